@@ -1,0 +1,100 @@
+"""Rebuild the small demo samples in src/judgeloop/samples/ from ../shared/data.
+
+Run from the repository root: `.venv/bin/python scripts/make_samples.py`. The samples are
+committed (with their LICENSE files), so the demo works without ../shared.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import shutil
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+OUT = Path(__file__).resolve().parents[1] / "src" / "judgeloop" / "samples"
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def alpaca_pairs(n: int = 60) -> None:
+    """Instructions with answers from two real models, for A/B, ranking and rating."""
+    src = SHARED / "alpaca_eval" / "model_outputs"
+    models = ["gpt4", "llama-2-7b-chat-hf", "alpaca-7b"]
+    outputs = {m: json.load(gzip.open(src / f"{m}.json.gz")) for m in models}
+    rng = random.Random(0)
+    picks = sorted(rng.sample(range(len(outputs["gpt4"])), n))
+    rows = []
+    for i in picks:
+        row: dict[str, object] = {
+            "id": f"alpaca-{i}",
+            "instruction": outputs["gpt4"][i]["instruction"],
+            "dataset": outputs["gpt4"][i]["dataset"],
+        }
+        for m in models:
+            row[f"output_{m}"] = outputs[m][i]["output"]
+        rows.append(row)
+    _write_jsonl(OUT / "alpaca_eval" / "answers.jsonl", rows)
+    shutil.copy(SHARED / "alpaca_eval" / "LICENSE", OUT / "alpaca_eval" / "LICENSE")
+
+
+def humaneval(n: int = 12) -> None:
+    """Coding problems with their canonical solutions and tests."""
+    rows = [json.loads(line) for line in gzip.open(SHARED / "humaneval" / "HumanEval.jsonl.gz")]
+    out = []
+    for row in rows[:n]:
+        out.append(
+            {
+                "id": row["task_id"],
+                "prompt": "Complete this Python function:\n\n```python\n" + row["prompt"] + "```",
+                "solution": "```python\n" + row["prompt"] + row["canonical_solution"] + "```",
+                "entry_point": row["entry_point"],
+                "test": row["test"],
+            }
+        )
+    _write_jsonl(OUT / "humaneval" / "problems.jsonl", out)
+    shutil.copy(SHARED / "humaneval" / "LICENSE", OUT / "humaneval" / "LICENSE")
+
+
+def hh_rlhf(n: int = 40) -> None:
+    """Dialogues whose last Assistant turn differs: chosen vs rejected, as conversations."""
+    rows = [json.loads(line) for line in gzip.open(SHARED / "hh-rlhf-harmless" / "dev.jsonl.gz")]
+    rng = random.Random(0)
+    out = []
+    for i, row in enumerate(rows[:n]):
+        messages, chosen = _split_dialogue(row["chosen"])
+        _, rejected = _split_dialogue(row["rejected"])
+        # Sides are shuffled so the human-preferred answer is not always A.
+        flip = rng.random() < 0.5
+        a, b = (rejected, chosen) if flip else (chosen, rejected)
+        out.append(
+            {"id": f"hh-{i}", "messages": messages, "answer_a": a, "answer_b": b,
+             "human_preferred": "B" if flip else "A"}
+        )
+    _write_jsonl(OUT / "hh_rlhf" / "dialogues.jsonl", out)
+    shutil.copy(SHARED / "hh-rlhf-harmless" / "LICENSE", OUT / "hh_rlhf" / "LICENSE")
+
+
+def _split_dialogue(text: str) -> tuple[list[dict[str, str]], str]:
+    turns = []
+    for chunk in text.split("\n\n"):
+        if chunk.startswith("Human:"):
+            turns.append({"role": "user", "content": chunk[len("Human:") :].strip()})
+        elif chunk.startswith("Assistant:"):
+            turns.append({"role": "assistant", "content": chunk[len("Assistant:") :].strip()})
+        elif turns:
+            turns[-1]["content"] += "\n\n" + chunk
+    last = turns.pop()
+    return turns, last["content"]
+
+
+if __name__ == "__main__":
+    alpaca_pairs()
+    humaneval()
+    hh_rlhf()

@@ -1,0 +1,138 @@
+"""The single write path for a judgment: from pages, the API, the SDK, the CLI and imports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from judgeloop.errors import Conflict, NotFound
+from judgeloop.questions.base import QuestionSpec, validate_answers
+from judgeloop.schemas.submissions import SubmissionCreate
+from judgeloop.services.items import get_item, item_context
+from judgeloop.services.projects import member_role
+from judgeloop.store.models import Event, Judgment, Project, Submission, User
+
+
+def submit_judgment(
+    session: Session, *, worker: User, data: SubmissionCreate, source: str = "api"
+) -> tuple[Submission, bool]:
+    """Validate and store one worker's answers to one item, in one transaction.
+
+    Returns the submission and whether it was created now. A retried post with the same
+    `submission_key` returns the stored submission and writes nothing.
+    Raises Forbidden (not a member), NotFound (no item), Conflict (judged already, or
+    the key belongs to a different post) or InvalidInput (answers, with field paths).
+    """
+    existing = _by_key(session, data.submission_key)
+    if existing is not None:
+        return _replayed(existing, worker, data), False
+    item = get_item(session, data.item_id)
+    project = session.get(Project, item.project_id)
+    if project is None or member_role(session, project=project, user=worker) is None:
+        raise NotFound(f"no item {data.item_id}")
+    if project.state != "active":
+        raise Conflict(f"project {project.slug} is {project.state}; it takes no submissions")
+    questions = [QuestionSpec.model_validate(q) for q in project.questions]
+    answers = validate_answers(
+        questions, [a.model_dump() for a in data.answers], item_context(session, item)
+    )
+    already = session.scalar(
+        select(Submission.id).where(
+            Submission.item_id == item.id,
+            Submission.worker_id == worker.id,
+            Submission.state != "rejected",
+        )
+    )
+    if already is not None:
+        raise Conflict(f"you have already judged item {item.id}")
+    submission = Submission(
+        submission_key=data.submission_key,
+        project_id=project.id,
+        item_id=item.id,
+        worker_id=worker.id,
+        guideline_version=project.guideline_version,
+        seconds_spent=data.seconds_spent,
+        source=source,
+        explanation=data.explanation.strip(),
+    )
+    session.add(submission)
+    try:
+        session.flush()
+    except IntegrityError:
+        # A concurrent retry with the same key won the race: return its row.
+        session.rollback()
+        existing = _by_key(session, data.submission_key)
+        if existing is None:
+            raise
+        return _replayed(existing, worker, data), False
+    session.add_all(
+        Judgment(
+            submission_id=submission.id,
+            question_key=a.question_key,
+            candidate_key=a.candidate_key,
+            kind=a.kind,
+            value=a.value,
+            explanation=a.explanation,
+        )
+        for a in answers
+    )
+    session.add(
+        Event(
+            kind="submission.created",
+            actor_id=worker.id,
+            project_id=project.id,
+            payload={"submission_id": submission.id, "item_id": item.id, "source": source},
+        )
+    )
+    session.commit()
+    return submission, True
+
+
+def _by_key(session: Session, key: str) -> Submission | None:
+    return session.scalar(select(Submission).where(Submission.submission_key == key))
+
+
+def _replayed(existing: Submission, worker: User, data: SubmissionCreate) -> Submission:
+    if existing.worker_id != worker.id or existing.item_id != data.item_id:
+        raise Conflict("this submission_key was already used for a different submission")
+    return existing
+
+
+def judgments_of(session: Session, submission_ids: Sequence[int]) -> dict[int, list[Judgment]]:
+    """Return the judgments of each submission, in question order of storage."""
+    out: dict[int, list[Judgment]] = {sid: [] for sid in submission_ids}
+    if submission_ids:
+        query = select(Judgment).where(Judgment.submission_id.in_(submission_ids)).order_by(Judgment.id)
+        for judgment in session.scalars(query):
+            out[judgment.submission_id].append(judgment)
+    return out
+
+
+def list_submissions(
+    session: Session,
+    *,
+    project_id: int,
+    worker_id: int | None = None,
+    item_id: int | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[Submission]:
+    """Return a page of a project's submissions, optionally one worker's or one item's."""
+    query = select(Submission).where(Submission.project_id == project_id, Submission.id > after)
+    if worker_id is not None:
+        query = query.where(Submission.worker_id == worker_id)
+    if item_id is not None:
+        query = query.where(Submission.item_id == item_id)
+    return list(session.scalars(query.order_by(Submission.id).limit(max(1, min(limit, 1000)))))
+
+
+def get_submission(session: Session, submission_id: int) -> Submission:
+    """Return the submission with this id, or raise NotFound."""
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound(f"no submission {submission_id}")
+    return submission
+

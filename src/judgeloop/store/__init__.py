@@ -1,0 +1,1 @@
+"""The persistence layer: SQLAlchemy 2 models, engines and Alembic migrations."""

@@ -1,0 +1,25 @@
+"""All tables, imported here so Alembic and `Base.metadata` see every one."""
+
+from judgeloop.store.models.accounts import ApiToken, User
+from judgeloop.store.models.events import Event
+from judgeloop.store.models.exports import ExportRecord, ImportRecord
+from judgeloop.store.models.items import Candidate, GoldAnswer, Item, ModelVersion
+from judgeloop.store.models.projects import GuidelineVersion, Project, ProjectMember
+from judgeloop.store.models.work import Judgment, Submission
+
+__all__ = [
+    "ApiToken",
+    "Candidate",
+    "Event",
+    "ExportRecord",
+    "GoldAnswer",
+    "GuidelineVersion",
+    "ImportRecord",
+    "Item",
+    "Judgment",
+    "ModelVersion",
+    "Project",
+    "ProjectMember",
+    "Submission",
+    "User",
+]

@@ -1,0 +1,11 @@
+"""The JSON API under ``/api/v1``: one router per resource, gathered in ``router``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from judgeloop.web.api import auth, exports, imports, items, presets, projects, submissions, users
+
+router = APIRouter()
+for _module in (auth, users, presets, projects, items, submissions, imports, exports):
+    router.include_router(_module.router)
