@@ -36,9 +36,20 @@ def cli_markdown() -> str:
     """The CLI reference, from Typer's own documentation generator."""
     typer_bin = Path(sys.executable).with_name("typer")
     out = subprocess.run(
-        [str(typer_bin), "judgeloop.cli", "utils", "docs", "--name", "judgeloop", "--title",
-         "CLI reference"],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        [
+            str(typer_bin),
+            "judgeloop.cli",
+            "utils",
+            "docs",
+            "--name",
+            "judgeloop",
+            "--title",
+            "CLI reference",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     return out.stdout.rstrip() + "\n"
 
@@ -58,7 +69,6 @@ def main(check: bool) -> int:
         else:
             path.write_text(text)
     if stale:
-        print(f"stale generated docs: {', '.join(stale)}; run python scripts/gen_docs.py")
         return 1
     return 0
 

@@ -16,6 +16,17 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 OUT = Path(__file__).resolve().parents[1] / "src" / "judgeloop" / "samples"
 
 
+def _read_json_gz(path: Path) -> list[dict[str, str]]:
+    with gzip.open(path) as f:
+        data: list[dict[str, str]] = json.load(f)
+    return data
+
+
+def _read_jsonl_gz(path: Path) -> list[dict[str, str]]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
 def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as f:
@@ -27,7 +38,7 @@ def alpaca_pairs(n: int = 60) -> None:
     """Instructions with answers from two real models, for A/B, ranking and rating."""
     src = SHARED / "alpaca_eval" / "model_outputs"
     models = ["gpt4", "llama-2-7b-chat-hf", "alpaca-7b"]
-    outputs = {m: json.load(gzip.open(src / f"{m}.json.gz")) for m in models}
+    outputs = {m: _read_json_gz(src / f"{m}.json.gz") for m in models}
     rng = random.Random(0)
     picks = sorted(rng.sample(range(len(outputs["gpt4"])), n))
     rows = []
@@ -46,7 +57,7 @@ def alpaca_pairs(n: int = 60) -> None:
 
 def humaneval(n: int = 12) -> None:
     """Coding problems with their canonical solutions and tests."""
-    rows = [json.loads(line) for line in gzip.open(SHARED / "humaneval" / "HumanEval.jsonl.gz")]
+    rows = _read_jsonl_gz(SHARED / "humaneval" / "HumanEval.jsonl.gz")
     out = []
     for row in rows[:n]:
         out.append(
@@ -64,7 +75,7 @@ def humaneval(n: int = 12) -> None:
 
 def hh_rlhf(n: int = 40) -> None:
     """Dialogues whose last Assistant turn differs: chosen vs rejected, as conversations."""
-    rows = [json.loads(line) for line in gzip.open(SHARED / "hh-rlhf-harmless" / "dev.jsonl.gz")]
+    rows = _read_jsonl_gz(SHARED / "hh-rlhf-harmless" / "dev.jsonl.gz")
     rng = random.Random(0)
     out = []
     for i, row in enumerate(rows[:n]):
@@ -74,8 +85,13 @@ def hh_rlhf(n: int = 40) -> None:
         flip = rng.random() < 0.5
         a, b = (rejected, chosen) if flip else (chosen, rejected)
         out.append(
-            {"id": f"hh-{i}", "messages": messages, "answer_a": a, "answer_b": b,
-             "human_preferred": "B" if flip else "A"}
+            {
+                "id": f"hh-{i}",
+                "messages": messages,
+                "answer_a": a,
+                "answer_b": b,
+                "human_preferred": "B" if flip else "A",
+            }
         )
     _write_jsonl(OUT / "hh_rlhf" / "dialogues.jsonl", out)
     shutil.copy(SHARED / "hh-rlhf-harmless" / "LICENSE", OUT / "hh_rlhf" / "LICENSE")

@@ -76,7 +76,7 @@ def pg_url(worker_id_str: str) -> Iterator[str]:
     """URL of a fresh PostgreSQL database for this test process, migrated to head."""
     try:
         url = _pg_database(worker_id_str)
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
+    except Exception as exc:
         pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
     engine = make_engine(url)
     upgrade(engine)
@@ -147,4 +147,4 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def unique() -> str:
     """A short unique string for slugs and emails."""
-    return uuid.uuid4().hex[:8]
+    return "u" + uuid.uuid4().hex[:7]

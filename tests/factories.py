@@ -20,7 +20,9 @@ PASSWORD = "correct horse battery"
 def make_user(session: Session, *, role: str = "worker", email: str | None = None) -> User:
     """Create a user with the test password."""
     email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.org"
-    return create_user(session, data=UserCreate(email=email, name=role.title(), role=role, password=PASSWORD))  # type: ignore[arg-type]
+    return create_user(
+        session, data=UserCreate(email=email, name=role.title(), role=role, password=PASSWORD)
+    )  # type: ignore[arg-type]
 
 
 RATING_QUESTIONS: list[dict[str, Any]] = [
@@ -33,15 +35,14 @@ RATING_QUESTIONS: list[dict[str, Any]] = [
 ]
 
 
-def make_project(
-    session: Session, *, owner: User | None = None, **overrides: Any
-) -> Project:
+def make_project(session: Session, *, owner: User | None = None, **overrides: Any) -> Project:
     """Create a project (a one-question rating project unless overridden)."""
     owner = owner or make_user(session, role="owner")
     fields: dict[str, Any] = {
         "slug": f"p-{uuid.uuid4().hex[:8]}",
         "name": "Test project",
         "questions": RATING_QUESTIONS,
+        "redundancy": 3,
     }
     fields.update(overrides)
     return create_project(session, owner=owner, data=ProjectCreate(**fields))

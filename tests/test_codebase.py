@@ -63,7 +63,9 @@ def test_layers_import_only_downwards() -> None:
         layer = rel.parts[0] if len(rel.parts) > 1 else rel.stem
         for banned in FORBIDDEN_IMPORTS.get(layer, ()):
             violations += [
-                f"{rel} imports {name}" for name in _imports(path) if name.startswith(banned)
+                f"{rel} imports {name}"
+                for name in _imports(path)
+                if name == banned or name.startswith(banned + ".")
             ]
     assert not violations, "\n".join(violations)
 

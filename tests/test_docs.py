@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_generated_references_are_current() -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "gen_docs.py"), "--check"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

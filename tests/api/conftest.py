@@ -36,5 +36,3 @@ def http(app: FastAPI) -> Iterator[TestClient]:
 def api(http: TestClient, session: Session) -> Api:
     """Signed requests to the app's /api/v1."""
     return Api(http, session)
-
-

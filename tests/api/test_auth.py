@@ -52,7 +52,9 @@ def test_inactive_user_cannot_log_in_or_use_a_token(api: Api, session: Session) 
     _, raw = create_api_token(session, user=user)
     user.is_active = False
     session.commit()
-    assert api.post("/auth/login", json={"email": user.email, "password": PASSWORD}).status_code == 401
+    assert (
+        api.post("/auth/login", json={"email": user.email, "password": PASSWORD}).status_code == 401
+    )
     assert api.get("/me", headers=_bearer(raw)).status_code == 401
 
 
@@ -108,9 +110,7 @@ def test_forged_session_cookie_is_401(api: Api, session: Session) -> None:
     assert response.status_code == 401
 
 
-def test_bearer_token_wins_over_the_cookie(
-    api: Api, session: Session, settings: Settings
-) -> None:
+def test_bearer_token_wins_over_the_cookie(api: Api, session: Session, settings: Settings) -> None:
     cookie_user, token_user = make_user(session), make_user(session)
     api.client.cookies.set(SESSION_COOKIE, make_session_cookie(settings, cookie_user.id))
     try:
@@ -150,3 +150,24 @@ def test_session_cookie_expires_and_rejects_garbage(settings: Settings) -> None:
     assert read_session_cookie(expired, value) is None
     assert read_session_cookie(settings, "garbage") is None
     assert read_session_cookie(settings, value + "x") is None
+
+
+def test_cookie_writes_need_the_csrf_header(api: Api, session: Session, settings: Settings) -> None:
+    from judgeloop.web.csrf import CSRF_COOKIE, make_token
+
+    user = make_user(session)
+    cookie = make_session_cookie(settings, user.id)
+    seed = "s" * 40
+    api.client.cookies.set(SESSION_COOKIE, cookie)
+    api.client.cookies.set(CSRF_COOKIE, seed)
+    try:
+        assert api.get("/me").status_code == 200
+        refused = api.post("/tokens", json={"name": "x"})
+        forged = api.post("/tokens", json={"name": "x"}, headers={"X-CSRF-Token": "nope"})
+        good = make_token(settings, seed, cookie)
+        allowed = api.post("/tokens", json={"name": "x"}, headers={"X-CSRF-Token": good})
+    finally:
+        api.client.cookies.clear()
+    assert refused.status_code == forged.status_code == 403
+    assert error(refused)["code"] == "forbidden"
+    assert allowed.status_code == 201

@@ -82,9 +82,17 @@ def test_non_members_get_404_everywhere(api: Api, world: dict[str, object]) -> N
     stranger, project, item = world["stranger"], world["project"], world["item"]
     assert isinstance(stranger, User) and isinstance(project, Project) and isinstance(item, Item)
     base = f"/projects/{project.slug}"
-    for url in (base, f"/projects/{project.id}", f"{base}/items", f"{base}/guidelines",
-                f"{base}/progress", f"{base}/submissions", f"{base}/members", f"{base}/export",
-                f"/items/{item.id}"):
+    for url in (
+        base,
+        f"/projects/{project.id}",
+        f"{base}/items",
+        f"{base}/guidelines",
+        f"{base}/progress",
+        f"{base}/submissions",
+        f"{base}/members",
+        f"{base}/export",
+        f"/items/{item.id}",
+    ):
         response = api.get(url, as_=stranger)
         assert response.status_code == 404, url
     assert api.patch(base, as_=stranger, json={"name": "x"}).status_code == 404
@@ -100,7 +108,9 @@ def test_a_missing_project_and_a_hidden_one_read_the_same(
     hidden = api.get(f"/projects/{project.id}", as_=stranger)
     missing = api.get("/projects/99999999", as_=stranger)
     assert hidden.status_code == missing.status_code == 404
-    assert error(hidden)["message"] == error(missing)["message"].replace("99999999", str(project.id))
+    assert error(hidden)["message"] == error(missing)["message"].replace(
+        "99999999", str(project.id)
+    )
 
 
 def test_worker_is_forbidden_owner_actions(api: Api, world: dict[str, object]) -> None:
@@ -150,7 +160,9 @@ def test_only_admins_and_owners_create_projects(api: Api, session: Session, uniq
     for role in ("worker", "reviewer"):
         response = api.post("/projects", as_=make_user(session, role=role), json=payload)
         assert response.status_code == 403, role
-    assert api.post("/projects", as_=make_user(session, role="admin"), json=payload).status_code == 201
+    assert (
+        api.post("/projects", as_=make_user(session, role="admin"), json=payload).status_code == 201
+    )
 
 
 def test_only_admins_create_and_list_users(api: Api, session: Session) -> None:

@@ -67,9 +67,7 @@ def test_reviewer_sees_counts_but_no_gold(api: Api, session: Session) -> None:
     assert body["submissions"] == 0
 
 
-def test_models_are_shown_when_the_project_does_not_hide_them(
-    api: Api, session: Session
-) -> None:
+def test_models_are_shown_when_the_project_does_not_hide_them(api: Api, session: Session) -> None:
     project = make_project(session, hide_model_identity=False)
     item = make_item(session, project=project)
     attach_models(session, item, "model-a", "model-b")

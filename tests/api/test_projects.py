@@ -85,7 +85,7 @@ def test_owner_updates_settings(api: Api, session: Session) -> None:
 
 
 def test_progress_counts_submissions(api: Api, session: Session) -> None:
-    project = make_project(session)
+    project = make_project(session, redundancy=1)
     item = make_item(session, project=project)
     make_item(session, project=project)
     worker = join(session, project, make_user(session))

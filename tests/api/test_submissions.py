@@ -22,8 +22,13 @@ def test_submit_creates_then_replays(api: Api, session: Session) -> None:
     assert created["source"] == "api"
     assert created["worker_id"] == worker.id
     assert created["judgments"] == [
-        {"question_key": "quality", "candidate_key": "", "kind": "rating", "value": 4,
-         "explanation": ""}
+        {
+            "question_key": "quality",
+            "candidate_key": "",
+            "kind": "rating",
+            "value": 4,
+            "explanation": "",
+        }
     ]
     again = api.post("/submissions", as_=worker, json=body)
     assert again.status_code == 200

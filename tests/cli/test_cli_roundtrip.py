@@ -50,8 +50,16 @@ def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
 
 
 MAP = [
-    "--map", "prompt=question", "--map", "answers=good,bad", "--map", "models=m-good,m-bad",
-    "--map", "id=qid", "--map", "metadata=domain",
+    "--map",
+    "prompt=question",
+    "--map",
+    "answers=good,bad",
+    "--map",
+    "models=m-good,m-bad",
+    "--map",
+    "id=qid",
+    "--map",
+    "metadata=domain",
 ]
 
 
@@ -80,7 +88,9 @@ def test_import_export_round_trip(data_dir: Path, tmp_path: Path) -> None:
     assert "25 items added" in _run(data_dir, "import", "math-copy", str(exported))
 
 
-def test_bad_rows_are_reported_by_line_and_nothing_is_written(data_dir: Path, tmp_path: Path) -> None:
+def test_bad_rows_are_reported_by_line_and_nothing_is_written(
+    data_dir: Path, tmp_path: Path
+) -> None:
     rows = _rows()
     del rows[3]["good"]
     src = tmp_path / "bad.jsonl"
@@ -100,7 +110,16 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_written(data_dir: Path, tm
 
 
 def test_users_tokens_and_listing(data_dir: Path, tmp_path: Path) -> None:
-    _run(data_dir, "user", "create", "w@example.org", "--role", "worker", "--password", "worker pass 1")
+    _run(
+        data_dir,
+        "user",
+        "create",
+        "w@example.org",
+        "--role",
+        "worker",
+        "--password",
+        "worker pass 1",
+    )
     token = _run(data_dir, "user", "token", "w@example.org").strip()
     assert token.startswith("jl_")
     out = _run(data_dir, "user", "create", "w@example.org", "--password", "worker pass 1", ok=False)
@@ -115,10 +134,16 @@ def test_users_tokens_and_listing(data_dir: Path, tmp_path: Path) -> None:
 def test_custom_composition_from_json(data_dir: Path, tmp_path: Path) -> None:
     questions = tmp_path / "q.json"
     questions.write_text(
-        json.dumps([{"key": "ok", "kind": "rating", "title": "OK?", "config": {"min": 1, "max": 9}}])
+        json.dumps(
+            [{"key": "ok", "kind": "rating", "title": "OK?", "config": {"min": 1, "max": 9}}]
+        )
     )
     _run(data_dir, "project", "create", "custom", "--questions", str(questions))
     assert "ok: rating" in _run(data_dir, "project", "show", "custom")
-    questions.write_text(json.dumps([{"key": "ok", "kind": "rating", "title": "OK?", "config": {"min": 5, "max": 1}}]))
+    questions.write_text(
+        json.dumps(
+            [{"key": "ok", "kind": "rating", "title": "OK?", "config": {"min": 5, "max": 1}}]
+        )
+    )
     out = _run(data_dir, "project", "create", "custom2", "--questions", str(questions), ok=False)
     assert "questions.0.config" in out

@@ -253,8 +253,14 @@ def test_imports_and_exports_are_wired(tmp_path: Path) -> None:
         if request.method == "POST":
             return httpx.Response(
                 200,
-                json={"import_id": 1, "format": "jsonl", "rows_read": 1, "items_added": 1,
-                      "duplicates": 0, "rejected": 0},
+                json={
+                    "import_id": 1,
+                    "format": "jsonl",
+                    "rows_read": 1,
+                    "items_added": 1,
+                    "duplicates": 0,
+                    "rejected": 0,
+                },
             )
         return httpx.Response(200, content=b'{"id": 1}\n')
 
@@ -269,3 +275,44 @@ def test_imports_and_exports_are_wired(tmp_path: Path) -> None:
     out = client.exports.download("p", tmp_path / "out.jsonl", what="submissions")
     assert out.read_bytes() == b'{"id": 1}\n'
     assert seen[1].url.params["what"] == "submissions"
+
+
+def test_upload_and_download_against_the_app(
+    session: Session, owner: User, owner_client: Client, tmp_path: Path
+) -> None:
+    project = make_project(session, owner=owner)
+    data = tmp_path / "prompts.csv"
+    data.write_text("question,a,b\nWhy?,because,why not\nHow?,so,thus\n")
+    mapping = {"prompt": "question", "answers": ["a", "b"]}
+    report = owner_client.imports.upload(project.slug, data, mapping=mapping)
+    assert (report.format, report.items_added) == ("csv", 2)
+    with pytest.raises(InvalidInput) as err:
+        owner_client.imports.upload(project.slug, data, mapping={"nonsense": 1})
+    assert err.value.rows[0].field == "mapping.nonsense"
+    out = owner_client.exports.download(project.slug, tmp_path / "items.jsonl")
+    assert [line for line in out.read_text().splitlines() if line]
+    assert "Why?" in out.read_text()
+    assert not (tmp_path / "items.jsonl.part").exists()
+    with pytest.raises(InvalidInput):
+        owner_client.exports.download(
+            project.id, tmp_path / "x", what="label-studio", format="jsonl"
+        )
+    assert not (tmp_path / "x").exists()
+
+
+def test_work_through_the_queue(session: Session, owner: User, transport: AppTransport) -> None:
+    project = make_project(session, owner=owner, redundancy=1)
+    for i in range(3):
+        make_item(session, project=project, prompt=f"task {i}")
+    worker = join(session, project, make_user(session))
+    client = client_for(session, worker, transport)
+    done = []
+    while (task := client.tasks.next(project.slug)) is not None:
+        if len(done) == 1:
+            client.tasks.heartbeat(task.assignment_id, active_seconds=3)
+        sub = client.submissions.create(
+            task.item.id, [{"question": "quality", "value": 5}], assignment_id=task.assignment_id
+        )
+        assert sub.item_id == task.item.id
+        done.append(task.item.id)
+    assert len(done) == len(set(done)) == 3

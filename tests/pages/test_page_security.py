@@ -131,6 +131,7 @@ def test_stylesheet_is_served_and_small(client: TestClient) -> None:
     response = client.get("/static/judgeloop.css")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/css")
+    assert response.headers["x-content-type-options"] == "nosniff"  # create_app's middleware
     assert len(response.content) < 20_000
     assert "http" not in response.text and "@import" not in response.text
 

@@ -24,7 +24,7 @@ def _post(item_id: int, score: object, key: str = "key-00000001") -> SubmissionC
 
 
 def test_stores_answers_with_guideline_version(session: Session) -> None:
-    project = make_project(session)
+    project = make_project(session, redundancy=1)
     owner = session.get(type(make_user(session)), project.owner_id)
     assert owner is not None
     add_guideline_version(session, project=project, author=owner, body="# v2")

@@ -89,5 +89,7 @@ def acting_user(session: Session, email: str | None) -> User:
         return get_user_by_email(session, email)
     admin = session.scalar(select(User).where(User.role == "admin").order_by(User.id).limit(1))
     if admin is None:
-        raise NotFound("no admin user yet: run `judgeloop init --admin-email ...` first, or pass --as")
+        raise NotFound(
+            "no admin user yet: run `judgeloop init --admin-email ...` first, or pass --as"
+        )
     return admin

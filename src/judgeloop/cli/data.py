@@ -58,7 +58,9 @@ def _progress() -> Progress:
 def import_cli(
     ctx: typer.Context,
     project: str,
-    file: Annotated[Path, typer.Argument(help="JSONL, CSV, Parquet, HF dataset folder, or LS JSON.")],
+    file: Annotated[
+        Path, typer.Argument(help="JSONL, CSV, Parquet, HF dataset folder, or LS JSON.")
+    ],
     format: Annotated[
         str | None,
         typer.Option(help="jsonl, csv, parquet, hf or label-studio (default: from the name)."),
@@ -89,12 +91,16 @@ def import_cli(
         task = bar.add_task(f"importing {file.name}", total=None)
         proj = get_project(session, project)
         actor = acting_user(session, as_user)
-        kwargs: dict[str, Any] = dict(
-            project=proj, actor=actor, path=file, mapping=column_mapping,
-            skip_invalid=skip_invalid, rejected_path=rejected,
-            max_line_bytes=settings.import_max_line_bytes,
-            on_progress=lambda n: bar.update(task, completed=n),
-        )
+        kwargs: dict[str, Any] = {
+            "project": proj,
+            "actor": actor,
+            "path": file,
+            "mapping": column_mapping,
+            "skip_invalid": skip_invalid,
+            "rejected_path": rejected,
+            "max_line_bytes": settings.import_max_line_bytes,
+            "on_progress": lambda n: bar.update(task, completed=n),
+        }
         if format == "label-studio":
             report = import_label_studio(session, **kwargs)
         else:
@@ -123,8 +129,12 @@ def export_cli(
     with open_session(state(ctx).settings()) as session, _progress() as bar:
         task = bar.add_task(f"exporting {what}", total=None)
         record = export_dataset(
-            session, project=get_project(session, project), actor=acting_user(session, as_user),
-            what=what, format=format, path=out,
+            session,
+            project=get_project(session, project),
+            actor=acting_user(session, as_user),
+            what=what,
+            format=format,
+            path=out,
             on_progress=lambda n: bar.update(task, completed=n),
         )
     console.print(f"wrote {record.row_count} rows to {record.path} (sha256 {record.sha256[:12]}…)")

@@ -11,7 +11,9 @@ from judgeloop.config import Settings
 from judgeloop.store import migrate
 from judgeloop.store.engine import make_engine
 
-app = typer.Typer(help="Database schema: upgrade, downgrade, current revision.", no_args_is_help=True)
+app = typer.Typer(
+    help="Database schema: upgrade, downgrade, current revision.", no_args_is_help=True
+)
 
 
 def upgrade_database(settings: Settings, revision: str = "head") -> None:
@@ -71,6 +73,7 @@ def init_cli(
         password = admin_password or typer.prompt("admin password", hide_input=True)
         with open_session(settings) as session:
             create_user(
-                session, data=UserCreate(email=admin_email, name="Admin", role="admin", password=password)
+                session,
+                data=UserCreate(email=admin_email, name="Admin", role="admin", password=password),
             )
         console.print(f"admin account created: {admin_email}")

@@ -47,38 +47,67 @@ class DemoProject:
 
 DEMO_PROJECTS = [
     DemoProject(
-        "alpaca-ab", "AlpacaEval: GPT-4 vs Llama-2-7B-chat", "ab_comparison",
+        "alpaca-ab",
+        "AlpacaEval: GPT-4 vs Llama-2-7B-chat",
+        "ab_comparison",
         "alpaca_eval/answers.jsonl",
-        {"prompt": "instruction", "answers": [f"output_{m}" for m in ALPACA_MODELS[:2]],
-         "models": ALPACA_MODELS[:2], "id": "id", "metadata": ["dataset"]},
+        {
+            "prompt": "instruction",
+            "answers": [f"output_{m}" for m in ALPACA_MODELS[:2]],
+            "models": ALPACA_MODELS[:2],
+            "id": "id",
+            "metadata": ["dataset"],
+        },
         "Which of two real model answers to an AlpacaEval instruction is better?",
     ),
     DemoProject(
-        "alpaca-rating", "AlpacaEval: rate Alpaca-7B's answers", "response_rating",
+        "alpaca-rating",
+        "AlpacaEval: rate Alpaca-7B's answers",
+        "response_rating",
         "alpaca_eval/answers.jsonl",
-        {"prompt": "instruction", "answers": ["output_alpaca-7b"], "models": ["alpaca-7b"],
-         "id": "id", "metadata": ["dataset"]},
+        {
+            "prompt": "instruction",
+            "answers": ["output_alpaca-7b"],
+            "models": ["alpaca-7b"],
+            "id": "id",
+            "metadata": ["dataset"],
+        },
         "Rate one answer on a rubric: accuracy, completeness, clarity, helpfulness, ...",
     ),
     DemoProject(
-        "alpaca-ranking", "AlpacaEval: rank three models", "ranking",
+        "alpaca-ranking",
+        "AlpacaEval: rank three models",
+        "ranking",
         "alpaca_eval/answers.jsonl",
-        {"prompt": "instruction", "answers": [f"output_{m}" for m in ALPACA_MODELS],
-         "models": ALPACA_MODELS, "id": "id", "metadata": ["dataset"]},
+        {
+            "prompt": "instruction",
+            "answers": [f"output_{m}" for m in ALPACA_MODELS],
+            "models": ALPACA_MODELS,
+            "id": "id",
+            "metadata": ["dataset"],
+        },
         "Order three answers from best to worst.",
     ),
     DemoProject(
-        "hh-dialogues", "HH-RLHF: which final turn is more harmless?", "ab_comparison",
+        "hh-dialogues",
+        "HH-RLHF: which final turn is more harmless?",
+        "ab_comparison",
         "hh_rlhf/dialogues.jsonl",
-        {"messages": "messages", "prompt": None, "answers": ["answer_a", "answer_b"],
-         "id": "id"},
+        {"messages": "messages", "prompt": None, "answers": ["answer_a", "answer_b"], "id": "id"},
         "Multi-turn conversations from Anthropic's HH-RLHF harmless set.",
     ),
     DemoProject(
-        "humaneval-coding", "HumanEval: review the code", "coding_evaluation",
+        "humaneval-coding",
+        "HumanEval: review the code",
+        "coding_evaluation",
         "humaneval/problems.jsonl",
-        {"prompt": "prompt", "answers": ["solution"], "models": ["canonical-solution"],
-         "id": "id", "metadata": ["entry_point"]},
+        {
+            "prompt": "prompt",
+            "answers": ["solution"],
+            "models": ["canonical-solution"],
+            "id": "id",
+            "metadata": ["entry_point"],
+        },
         "Judge a candidate solution to a HumanEval problem (the sandbox lands later).",
     ),
 ]
@@ -92,7 +121,7 @@ def sample_path(name: str) -> Path:
 def _ensure_user(session: Session, email: str, role: str, name: str, password: str) -> User:
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
-        data = UserCreate(email=email, name=name, role=role, password=password)  # type: ignore[arg-type]
+        data = UserCreate(email=email, name=name, role=role, password=password)
         user = accounts.create_user(session, data=data)
     return user
 
@@ -105,19 +134,31 @@ def load_demo(settings: Settings) -> list[Project]:
     settings.resolved_secret_key()
     with open_session(settings) as session:
         users = {role: _ensure_user(session, e, role, n, p) for e, role, n, p in DEMO_ACCOUNTS}
-        workers = [_ensure_user(session, e, r, n, p) for e, r, n, p in DEMO_ACCOUNTS if r == "worker"]
+        workers = [
+            _ensure_user(session, e, r, n, p) for e, r, n, p in DEMO_ACCOUNTS if r == "worker"
+        ]
         created = []
         for demo in DEMO_PROJECTS:
             project = session.scalar(select(Project).where(Project.slug == demo.slug))
             if project is None:
                 project = projects.create_project(
-                    session, owner=users["owner"],
-                    data=ProjectCreate(slug=demo.slug, name=demo.name, preset=demo.preset,
-                                       description=demo.description, redundancy=2),
+                    session,
+                    owner=users["owner"],
+                    data=ProjectCreate(
+                        slug=demo.slug,
+                        name=demo.name,
+                        preset=demo.preset,
+                        description=demo.description,
+                        redundancy=2,
+                    ),
                 )
             import_items(
-                session, project=project, actor=users["owner"], path=sample_path(demo.sample),
-                format="jsonl", mapping=ColumnMapping.model_validate(demo.mapping),
+                session,
+                project=project,
+                actor=users["owner"],
+                path=sample_path(demo.sample),
+                format="jsonl",
+                mapping=ColumnMapping.model_validate(demo.mapping),
             )
             for member in [*workers, users["reviewer"]]:
                 role = "reviewer" if member.role == "reviewer" else "worker"

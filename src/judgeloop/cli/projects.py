@@ -19,7 +19,9 @@ from judgeloop.services import projects as project_service
 from judgeloop.services.submissions import judgments_of, list_submissions
 
 app = typer.Typer(help="Projects: create, inspect, guidelines, members.", no_args_is_help=True)
-AsOption = Annotated[str | None, typer.Option("--as", help="Act as this user (default: first admin).")]
+AsOption = Annotated[
+    str | None, typer.Option("--as", help="Act as this user (default: first admin).")
+]
 
 
 def _read_json(path: Path | None, what: str) -> list[Any]:
@@ -40,8 +42,12 @@ def create_cli(
     ctx: typer.Context,
     slug: str,
     name: Annotated[str | None, typer.Option(help="Display name (default: the slug).")] = None,
-    preset: Annotated[str | None, typer.Option(help="Task template (see `project presets`).")] = None,
-    questions: Annotated[Path | None, typer.Option(help="JSON file: a custom question list.")] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="Task template (see `project presets`).")
+    ] = None,
+    questions: Annotated[
+        Path | None, typer.Option(help="JSON file: a custom question list.")
+    ] = None,
     rubric: Annotated[Path | None, typer.Option(help="JSON file: rubric dimensions.")] = None,
     guidelines: Annotated[Path | None, typer.Option(help="Markdown file of guidelines.")] = None,
     redundancy: Annotated[int, typer.Option(help="Judgments wanted per item.")] = 1,
@@ -65,7 +71,9 @@ def create_cli(
     with open_session(state(ctx).settings()) as session:
         owner = acting_user(session, as_user)
         project = project_service.create_project(session, owner=owner, data=data)
-    console.print(f"created project {project.slug} (id {project.id}, {len(project.questions)} questions)")
+    console.print(
+        f"created project {project.slug} (id {project.id}, {len(project.questions)} questions)"
+    )
 
 
 @app.command("list")
@@ -76,8 +84,14 @@ def list_cli(ctx: typer.Context, as_user: AsOption = None) -> None:
         for project in project_service.list_projects(session, user=acting_user(session, as_user)):
             p = project_service.project_progress(session, project=project)
             table.add_row(
-                str(project.id), project.slug, project.name, project.preset or "custom",
-                str(p.items), str(p.items_complete), str(p.submissions), project.state,
+                str(project.id),
+                project.slug,
+                project.name,
+                project.preset or "custom",
+                str(p.items),
+                str(p.items_complete),
+                str(p.submissions),
+                project.state,
             )
     console.print(table)
 
@@ -90,7 +104,9 @@ def show_cli(ctx: typer.Context, project: str) -> None:
         proj = project_service.get_project(session, project)
         progress = project_service.project_progress(session, project=proj)
     console.print(f"[bold]{proj.name}[/bold] ({proj.slug}) template={proj.preset or 'custom'}")
-    console.print(f"guidelines v{proj.guideline_version}, redundancy {proj.redundancy}, {proj.state}")
+    console.print(
+        f"guidelines v{proj.guideline_version}, redundancy {proj.redundancy}, {proj.state}"
+    )
     for q in proj.questions:
         per = " (per candidate)" if q.get("per_candidate") else ""
         console.print(f"  - {q['key']}: {q['kind']}{per} — {q['title']}", highlight=False)
@@ -113,18 +129,24 @@ def presets_cli() -> None:
 def guidelines_cli(
     ctx: typer.Context,
     project: str,
-    file: Annotated[Path | None, typer.Option(help="Markdown file: becomes the new version.")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="Markdown file: becomes the new version.")
+    ] = None,
     as_user: AsOption = None,
 ) -> None:
     """Print the current guidelines, or store a new version from a file."""
     with open_session(state(ctx).settings()) as session:
         proj = project_service.get_project(session, project)
         if file is None:
-            console.print(project_service.list_guidelines(session, project=proj)[0].body, markup=False)
+            console.print(
+                project_service.list_guidelines(session, project=proj)[0].body, markup=False
+            )
             return
         body = file.read_text(encoding="utf-8")
         author = acting_user(session, as_user)
-        version = project_service.add_guideline_version(session, project=proj, author=author, body=body)
+        version = project_service.add_guideline_version(
+            session, project=proj, author=author, body=body
+        )
     console.print(f"guidelines version {version} is now current")
 
 
@@ -168,8 +190,12 @@ def items_cli(
             prompt = item.prompt or (item.messages or [{}])[-1].get("content", "")
             keys = ",".join(f"{c.key}:{m or '?'}" for c, m in cands.get(item.id, []))
             table.add_row(
-                str(item.id), item.external_id or "", prompt[:60], keys,
-                str(counts.get(item.id, 0)), "yes" if item.is_gold else "",
+                str(item.id),
+                item.external_id or "",
+                prompt[:60],
+                keys,
+                str(counts.get(item.id, 0)),
+                "yes" if item.is_gold else "",
             )
     console.print(table)
 
@@ -182,8 +208,12 @@ def item_cli(ctx: typer.Context, item_id: int) -> None:
         item = item_service.get_item(session, item_id)
         cands = item_service.candidates_for(session, [item.id]).get(item.id, [])
         out = {
-            "id": item.id, "project_id": item.project_id, "external_id": item.external_id,
-            "prompt": item.prompt, "messages": item.messages, "metadata": item.meta,
+            "id": item.id,
+            "project_id": item.project_id,
+            "external_id": item.external_id,
+            "prompt": item.prompt,
+            "messages": item.messages,
+            "metadata": item.meta,
             "is_gold": item.is_gold,
             "candidates": [{"key": c.key, "text": c.text, "model": m} for c, m in cands],
         }
@@ -206,7 +236,12 @@ def submissions_cli(ctx: typer.Context, project: str, after: int = 0, limit: int
                 for j in answers[s.id]
             )
             table.add_row(
-                str(s.id), str(s.item_id), str(s.worker_id), f"v{s.guideline_version}",
-                f"{s.seconds_spent:.0f}", s.state, text[:80],
+                str(s.id),
+                str(s.item_id),
+                str(s.worker_id),
+                f"v{s.guideline_version}",
+                f"{s.seconds_spent:.0f}",
+                s.state,
+                text[:80],
             )
     console.print(table)

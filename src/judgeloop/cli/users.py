@@ -21,9 +21,7 @@ def create_cli(
     email: str,
     role: Annotated[str, typer.Option(help="admin, owner, reviewer or worker.")] = "worker",
     name: Annotated[str, typer.Option(help="Display name.")] = "",
-    password: Annotated[
-        str | None, typer.Option(help="Password (asked for when omitted).")
-    ] = None,
+    password: Annotated[str | None, typer.Option(help="Password (asked for when omitted).")] = None,
 ) -> None:
     """Create an account."""
     from pydantic import ValidationError
@@ -33,7 +31,7 @@ def create_cli(
 
     password = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
-        data = UserCreate(email=email, name=name, role=role, password=password)  # type: ignore[arg-type]
+        data = UserCreate(email=email, name=name, role=role, password=password)
     except ValidationError as exc:
         raise InvalidInput("invalid user", pydantic_errors(exc)) from None
     with open_session(state(ctx).settings()) as session:

@@ -20,6 +20,7 @@ from judgeloop.client.imports import Imports
 from judgeloop.client.items import Items
 from judgeloop.client.projects import Projects
 from judgeloop.client.submissions import Submissions, new_submission_key
+from judgeloop.client.tasks import Tasks
 from judgeloop.errors import (
     Conflict,
     Forbidden,
@@ -75,6 +76,7 @@ class Client:
         self.submissions = Submissions(self._http)
         self.imports = Imports(self._http)
         self.exports = Exports(self._http)
+        self.tasks = Tasks(self._http)
         self.token: TokenRead | None = None
         """The token made by :meth:`login` (its ``token`` field holds the secret)."""
 

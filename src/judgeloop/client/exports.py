@@ -21,7 +21,7 @@ class Exports:
         path: str | Path,
         *,
         what: str = "items",
-        format: str = "jsonl",
+        format: str | None = None,
         timeout: float | None = 600.0,
     ) -> Path:
         """Export a project and stream the file to `path`.
@@ -30,7 +30,7 @@ class Exports:
             project: Project id, slug or ProjectRead.
             path: Where to write the file (replaced when the download is complete).
             what: ``items``, ``submissions`` or ``label-studio``.
-            format: ``jsonl``, ``parquet`` or ``json``.
+            format: ``jsonl`` or ``parquet`` (default ``jsonl``); ``json`` for label-studio.
             timeout: Seconds to wait for the server (None: no limit).
 
         Returns:
@@ -38,7 +38,9 @@ class Exports:
         """
         path = Path(path)
         partial = path.with_name(path.name + ".part")
-        params = {"what": what, "format": format}
+        params = {"what": what}
+        if format:
+            params["format"] = format
         url = project_path(project) + "/export"
         with self._http.http.stream(
             "GET", url, params=params, timeout=httpx.Timeout(timeout)

@@ -35,6 +35,7 @@ class Submissions:
         seconds_spent: float = 0.0,
         explanation: str = "",
         submission_key: str | None = None,
+        assignment_id: int | None = None,
     ) -> SubmissionRead:
         """Submit answers to one item.
 
@@ -49,6 +50,7 @@ class Submissions:
             seconds_spent: Time spent on the item.
             explanation: A written explanation of the whole judgment.
             submission_key: Idempotency key (8-64 of ``A-Za-z0-9_-``).
+            assignment_id: The leased task this answers (from ``client.tasks.next``).
 
         Returns:
             The stored submission.
@@ -56,6 +58,7 @@ class Submissions:
         data = build(
             SubmissionCreate,
             item_id=item.id if isinstance(item, ItemRead) else item,
+            assignment_id=assignment_id,
             submission_key=submission_key or new_submission_key(),
             answers=[a.model_dump() if isinstance(a, AnswerIn) else dict(a) for a in answers],
             seconds_spent=seconds_spent,

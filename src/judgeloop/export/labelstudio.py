@@ -153,30 +153,30 @@ def _add_result(
     suffix: str,
     value: Mapping[str, Any],
 ) -> None:
+    """Merge one result into `answers`; raises (and changes nothing) when it is malformed."""
     candidate = suffix if spec.per_candidate else ""
-    slot = answers.setdefault(
-        (spec.key, candidate), {"question": spec.key, "candidate": candidate, "value": None}
-    )
+    slot = answers.get((spec.key, candidate))
+    before = slot["value"] if slot else None
     if spec.kind == "rating":
-        slot["value"] = int(value["rating"]) + int(spec.config.get("min", 1)) - 1
+        after: Any = int(value["rating"]) + int(spec.config.get("min", 1)) - 1
     elif spec.kind == "choice":
-        chosen = list(value["choices"])
-        slot["value"] = chosen if spec.config.get("multiple") else chosen[0]
+        chosen = [str(c) for c in value["choices"]]
+        after = chosen if spec.config.get("multiple") else chosen[0]
     elif spec.kind == "text":
-        slot["value"] = "\n".join(str(t) for t in value["text"])
+        after = "\n".join(str(t) for t in value["text"])
     elif spec.kind == "preference":
-        pref = slot["value"] if isinstance(slot["value"], dict) else {"winner": None}
+        after = dict(before) if isinstance(before, dict) else {"winner": None}
         if suffix == "strength":
-            pref["strength"] = int(value["choices"][0])
+            after["strength"] = int(value["choices"][0])
         else:
-            pref["winner"] = str(value["choices"][0])
-        slot["value"] = pref
-    elif spec.kind == "spans":
+            after["winner"] = str(value["choices"][0])
+    else:
         targets = spec.config.get("targets") or ["A"]
         target = suffix if suffix and not spec.per_candidate else targets[0]
         span = {"target": target, "start": int(value["start"]), "end": int(value["end"])}
         span["label"] = str(value["labels"][0])
-        slot["value"] = [*(slot["value"] or []), span]
+        after = [*(before or []), span]
+    answers[(spec.key, candidate)] = {"question": spec.key, "candidate": candidate, "value": after}
 
 
 @dataclass

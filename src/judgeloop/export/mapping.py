@@ -17,19 +17,33 @@ columns named explicitly must be present in every row.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judgeloop.errors import InvalidInput, RowError
-from judgeloop.export.rows import gold_answer_dicts, jsonable
-from judgeloop.questions.base import ItemContext, NormalizedAnswer, QuestionSpec, validate_answers
+from judgeloop.export.rows import (
+    CandidateDraft,
+    ItemDraft,
+    content_hash,
+    gold_answer_dicts,
+    jsonable,
+)
+
+__all__ = [
+    "CandidateDraft",
+    "ColumnMapping",
+    "ItemDraft",
+    "content_hash",
+    "missing_columns",
+    "row_to_item_draft",
+]
+from judgeloop.questions.base import NormalizedAnswer, QuestionSpec, validate_answers
 
 DEFAULT_CANDIDATE_KEYS = tuple(string.ascii_uppercase)
 _KEY_RE = re.compile(r"^[A-Za-z0-9_]{1,20}$")
@@ -112,6 +126,10 @@ class ColumnMapping(BaseModel):
         """Candidate keys in order."""
         return tuple(self.candidate_keys) or DEFAULT_CANDIDATE_KEYS
 
+    @cached_property
+    def _required(self) -> tuple[str, ...]:
+        return tuple(self.required_columns())
+
     def required_columns(self) -> list[str]:
         """Columns every row must have: the ones named explicitly (defaults are optional).
 
@@ -132,50 +150,14 @@ class ColumnMapping(BaseModel):
         return list(dict.fromkeys(cols))
 
 
-@dataclass
-class CandidateDraft:
-    """One candidate answer of an item to be created."""
-
-    key: str
-    text: str
-    model: str | None = None
-
-
-@dataclass
-class ItemDraft:
-    """An item to be created: validated, not yet stored."""
-
-    prompt: str
-    messages: list[dict[str, str]] | None = None
-    candidates: list[CandidateDraft] = field(default_factory=list)
-    external_id: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    gold: list[NormalizedAnswer] = field(default_factory=list)
-
-    @property
-    def is_gold(self) -> bool:
-        """Whether the item carries gold answers."""
-        return bool(self.gold)
-
-    def context(self) -> ItemContext:
-        """What answer validation needs: candidate keys and the texts spans point into."""
-        texts = {"prompt": self.prompt, **{c.key: c.text for c in self.candidates}}
-        return ItemContext(candidate_keys=tuple(c.key for c in self.candidates), texts=texts)
-
-
-def content_hash(draft: ItemDraft) -> str:
-    """Return the sha256 of the item's content: prompt, messages, candidate texts and models.
-
-    Keys, ids, metadata and gold answers are left out: the same prompt with the same
-    answers is the same item, whatever it is called.
-    """
-    payload = {
-        "prompt": draft.prompt,
-        "messages": draft.messages,
-        "candidates": [[c.text, c.model] for c in draft.candidates],
-    }
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+def missing_columns(columns: Sequence[str], mapping: ColumnMapping) -> list[str]:
+    """Return the mapped columns a file with these `columns` lacks (for a header check)."""
+    wanted = [*mapping.required_columns(), *mapping.metadata]
+    missing = [c for c in dict.fromkeys(wanted) if c not in columns]
+    prompt_cols = [c for c in (mapping.prompt, mapping.messages) if c]
+    if not any(c in columns for c in prompt_cols) and not any(c in missing for c in prompt_cols):
+        missing.append(" or ".join(prompt_cols))
+    return missing
 
 
 def row_to_item_draft(
@@ -193,7 +175,7 @@ def row_to_item_draft(
         questions: the project's questions, against which gold answers are checked.
         line: the row's line number, copied into each RowError.
     """
-    missing = [c for c in mapping.required_columns() if c not in row]
+    missing = [c for c in mapping._required if c not in row]
     if missing:
         return [RowError(line, c, "missing column") for c in missing]
     errors: list[RowError] = []
@@ -204,6 +186,9 @@ def row_to_item_draft(
     if errors:
         return errors
     draft = ItemDraft(prompt, messages, candidates, external_id, metadata)
+    nul = _nul_errors(draft, line)
+    if nul:
+        return nul
     raw_gold = _cell(row, mapping.gold)
     if raw_gold is not None:
         gold = _gold(raw_gold, questions, draft, line, mapping.gold or "gold")
@@ -213,12 +198,21 @@ def row_to_item_draft(
     return draft
 
 
+def _nul_errors(draft: ItemDraft, line: int) -> list[RowError]:
+    """NUL characters cannot be stored in PostgreSQL text: refuse them everywhere."""
+    texts = [("prompt", draft.prompt)]
+    texts += [(f"answers.{c.key}", c.text) for c in draft.candidates]
+    texts += [(f"messages.{i}", m["content"]) for i, m in enumerate(draft.messages or [])]
+    reason = "contains a NUL character (\\x00); remove it"
+    return [RowError(line, where, reason) for where, text in texts if "\x00" in text]
+
+
 def _cell(row: Mapping[str, Any], column: str | None) -> Any:
     """The value of `column`, with absent, null and blank text all read as None."""
     if not column:
         return None
     value = row.get(column)
-    if isinstance(value, str) and not value.strip():
+    if isinstance(value, str) and (not value or value.isspace()):
         return None
     return value
 

@@ -287,6 +287,10 @@ class _JsonArrayScanner:
                 continue
             if end == len(self.buf) and self._more():
                 continue  # a number or literal may go on in the next chunk
+            if end - self.pos > self.max_record:
+                raise InvalidInput(
+                    f"record {index} is longer than {self.max_record} bytes (import_max_line_bytes)"
+                )
             self.pos = end
             return value
 

@@ -1,7 +1,9 @@
-"""Pure row builders: items and submissions (read from the store by a service) -> export rows.
+"""Rows between the store and files: export records and rows, import drafts, streaming.
 
-The records here are plain dataclasses so that this module needs no database; the
-service fills them from the store and hands them over a page at a time.
+Pure, no database. Export: plain record dataclasses (a service fills them from the
+store, a page at a time) and the row builders. Import: `ItemDraft` (a validated item
+not yet stored) and its `content_hash`. Streaming: `convert_rows` (batches of rows to
+values or errors) and `read_ahead` (runs a stream in a thread a few batches ahead).
 
 Items rows (``what="items"``) are exactly what the default `ColumnMapping` reads, so an
 items export imports again unchanged::
@@ -20,14 +22,22 @@ Submissions rows (``what="submissions"``) carry the item alongside the answers::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from itertools import islice
+from queue import Full, Queue
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from judgeloop.questions.base import QuestionSpec
+from judgeloop.errors import RowError
+from judgeloop.questions.base import ItemContext, NormalizedAnswer, QuestionSpec
+
+T = TypeVar("T")
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 ITEM_COLUMNS = (
     "item_id",
@@ -217,3 +227,131 @@ def gold_answer_dicts(value: Any, questions: Sequence[QuestionSpec]) -> list[dic
         else:
             out.append({"question": key, "value": answer})
     return out
+
+
+# ---------------------------------------------------------------- import drafts
+
+
+@dataclass
+class CandidateDraft:
+    """One candidate answer of an item to be created."""
+
+    key: str
+    text: str
+    model: str | None = None
+
+
+@dataclass
+class ItemDraft:
+    """An item to be created: validated, not yet stored."""
+
+    prompt: str
+    messages: list[dict[str, str]] | None = None
+    candidates: list[CandidateDraft] = field(default_factory=list)
+    external_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    gold: list[NormalizedAnswer] = field(default_factory=list)
+
+    @property
+    def is_gold(self) -> bool:
+        """Whether the item carries gold answers."""
+        return bool(self.gold)
+
+    def context(self) -> ItemContext:
+        """What answer validation needs: candidate keys and the texts spans point into."""
+        texts = {"prompt": self.prompt, **{c.key: c.text for c in self.candidates}}
+        return ItemContext(candidate_keys=tuple(c.key for c in self.candidates), texts=texts)
+
+
+def content_hash(draft: ItemDraft) -> str:
+    """Return the sha256 of the item's content: prompt, messages, candidate texts and models.
+
+    Keys, ids, metadata and gold answers are left out: the same prompt with the same
+    answers is the same item, whatever it is called.
+    """
+    payload = {
+        "prompt": draft.prompt,
+        "messages": draft.messages,
+        "candidates": [[c.text, c.model] for c in draft.candidates],
+    }
+    canonical = _CANONICAL.encode(payload)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------- streaming
+
+
+def batched(rows: Iterator[T], size: int) -> Iterator[list[T]]:
+    """Yield lists of up to `size` items from `rows`."""
+    while batch := list(islice(rows, size)):
+        yield batch
+
+
+def convert_rows(
+    rows: Iterator[tuple[int, Any]],
+    convert: Callable[[dict[str, Any], int], T | list[RowError]],
+    reject: Callable[[int, Sequence[RowError], Any], None],
+    size: int = 1000,
+) -> Iterator[tuple[int, list[T]]]:
+    """Yield ``(rows read, converted rows)`` per batch of `size` rows.
+
+    `rows` are ``(line, row)`` pairs from `export.readers.read_rows`. `convert` turns a
+    row into a value or a list of errors; errors and unreadable rows (those with a
+    ``reason`` and a ``raw`` text, readers' BadRow) go to ``reject(line, errors, raw)``.
+    """
+    for batch in batched(rows, size):
+        out: list[T] = []
+        for line, row in batch:
+            if not isinstance(row, dict):
+                reject(line, [RowError(line, "", row.reason)], row.raw)
+                continue
+            result = convert(row, line)
+            if isinstance(result, list):
+                reject(line, result, row)
+            else:
+                out.append(result)
+        yield len(batch), out
+
+
+def read_ahead(source: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run `source` in a thread, at most `depth` items ahead of the consumer.
+
+    Reading and checking the next batch then overlaps with the database storing the
+    current one (drivers release the GIL while they wait), and memory stays bounded.
+    Exceptions of the source re-raise in the consumer.
+    """
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in source:
+                if not put(("item", item)):
+                    return
+            put(("done", None))
+        except BaseException as exc:
+            put(("error", exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=run, name="judgeloop-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (entry := queue.get())[0] == "item":
+            yield entry[1]
+        if entry[0] == "error":
+            raise entry[1]
+    finally:
+        stop.set()
+        thread.join()

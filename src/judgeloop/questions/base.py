@@ -157,7 +157,9 @@ def check_questions(
         if spec.kind == "rating" and dim_key:
             if dim_key not in by_key:
                 errors.append(
-                    RowError(0, f"questions.{i}.config.dimension", f"no rubric dimension {dim_key!r}")
+                    RowError(
+                        0, f"questions.{i}.config.dimension", f"no rubric dimension {dim_key!r}"
+                    )
                 )
             elif not spec.config.get("levels"):
                 levels = by_key[dim_key].levels
@@ -232,7 +234,9 @@ def validate_answers(
                 spec.parsed_config(), answer.get("value"), ctx
             )
         except AnswerError as exc:
-            errors.append(RowError(0, f"{label}.value" + (f".{exc.field}" if exc.field else ""), exc.reason))
+            errors.append(
+                RowError(0, f"{label}.value" + (f".{exc.field}" if exc.field else ""), exc.reason)
+            )
             continue
         out.append(NormalizedAnswer(qkey, cand, spec.kind, value, explanation))
     for spec in questions:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SLUG = r"^[a-z0-9][a-z0-9-]{0,99}$"
+SLUG = r"^[a-z][a-z0-9-]{0,99}$"
 
 
 class ProjectCreate(BaseModel):
@@ -19,7 +19,10 @@ class ProjectCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    slug: str = Field(pattern=SLUG, description="URL name: lowercase letters, digits, '-'.")
+    slug: str = Field(
+        pattern=SLUG,
+        description="URL name: a lowercase letter, then lowercase letters, digits or '-'.",
+    )
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=20000)
     preset: str | None = None

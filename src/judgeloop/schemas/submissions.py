@@ -25,6 +25,7 @@ class SubmissionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item_id: int
+    assignment_id: int | None = Field(None, description="The lease this answers, if any.")
     submission_key: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
     answers: list[AnswerIn] = Field(max_length=1000)
     seconds_spent: float = Field(0.0, ge=0, le=7 * 24 * 3600)

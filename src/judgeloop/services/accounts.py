@@ -91,7 +91,9 @@ def create_api_token(session: Session, *, user: User, name: str = "api") -> tupl
 def user_for_token(session: Session, raw: str) -> User:
     """Return the active user owning API token `raw`, or raise Unauthorized."""
     token = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _token_hash(raw), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.token_hash == _token_hash(raw), ApiToken.revoked_at.is_(None)
+        )
     )
     user = session.get(User, token.user_id) if token else None
     if user is None or not user.is_active:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from judgeloop.errors import InvalidInput
@@ -142,6 +142,15 @@ def _record(
     return record
 
 
+def _among(column: Any, ids: Sequence[int]) -> Any:
+    """Return ``column IN ids`` with the ids' range too.
+
+    The range keeps the index scan bounded even when the planner's statistics are stale
+    (right after a large import).
+    """
+    return and_(column.between(min(ids), max(ids)), column.in_(ids))
+
+
 def _item_pages(session: Session, project_id: int) -> Iterator[list[ItemRecord]]:
     """Yield the project's items a page at a time, in id order, with candidates and gold."""
     after = 0
@@ -181,7 +190,7 @@ def _item_records(session: Session, page: Sequence[Any]) -> list[ItemRecord]:
 
 def _items_by_id(session: Session, ids: Sequence[int]) -> dict[int, ItemRecord]:
     columns = (Item.id, Item.external_id, Item.prompt, Item.messages, Item.meta, Item.is_gold)
-    page = session.execute(select(*columns).where(Item.id.in_(ids)).order_by(Item.id)).all()
+    page = session.execute(select(*columns).where(_among(Item.id, ids)).order_by(Item.id)).all()
     return {record.id: record for record in _item_records(session, page)}
 
 
@@ -190,7 +199,7 @@ def _candidates(session: Session, ids: Sequence[int]) -> dict[int, list[Candidat
     query = (
         select(Candidate.item_id, Candidate.key, Candidate.text, ModelVersion.name)
         .outerjoin(ModelVersion, ModelVersion.id == Candidate.model_version_id)
-        .where(Candidate.item_id.in_(ids))
+        .where(_among(Candidate.item_id, ids))
         .order_by(Candidate.item_id, Candidate.position)
     )
     for item_id, key, text, model in session.execute(query):
@@ -205,7 +214,7 @@ def _gold(session: Session, ids: Sequence[int]) -> dict[int, list[AnswerRecord]]
     columns = (GoldAnswer.item_id, GoldAnswer.question_key, GoldAnswer.candidate_key)
     query = (
         select(*columns, GoldAnswer.value, GoldAnswer.explanation)
-        .where(GoldAnswer.item_id.in_(ids))
+        .where(_among(GoldAnswer.item_id, ids))
         .order_by(GoldAnswer.id)
     )
     for item_id, question, cand, value, explanation in session.execute(query):
@@ -272,7 +281,7 @@ def _judgments(session: Session, ids: Sequence[int]) -> dict[int, list[AnswerRec
     columns = (Judgment.submission_id, Judgment.question_key, Judgment.candidate_key)
     query = (
         select(*columns, Judgment.value, Judgment.explanation)
-        .where(Judgment.submission_id.in_(ids))
+        .where(_among(Judgment.submission_id, ids))
         .order_by(Judgment.id)
     )
     for sub_id, question, cand, value, explanation in session.execute(query):
@@ -295,7 +304,7 @@ def _write_label_studio(
     def tasks() -> Iterator[dict[str, Any]]:
         for page in _item_pages(session, project.id):
             by_item: dict[int, list[SubmissionRecord]] = {item.id: [] for item in page}
-            where = [Submission.item_id.in_(list(by_item)), Submission.state != "rejected"]
+            where = [_among(Submission.item_id, list(by_item)), Submission.state != "rejected"]
             items = {item.id: item for item in page}
             for subs in _submission_pages(session, where, items):
                 for sub in subs:

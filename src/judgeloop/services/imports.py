@@ -14,29 +14,32 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
+from functools import partial
 from pathlib import Path
-from queue import Full, Queue
 from typing import Any, TypeVar
 from typing import cast as type_cast
 
-from sqlalchemy import JSON, Table, Text, bindparam, cast, func, insert, select
-from sqlalchemy.types import ARRAY
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from judgeloop.errors import Conflict, InvalidInput, RowError
 from judgeloop.export.labelstudio import LsItem, task_to_item
-from judgeloop.export.mapping import ColumnMapping, ItemDraft, content_hash, row_to_item_draft
+from judgeloop.export.mapping import (
+    ColumnMapping,
+    ItemDraft,
+    content_hash,
+    missing_columns,
+    row_to_item_draft,
+)
 from judgeloop.export.readers import (
     DEFAULT_MAX_LINE_BYTES,
-    BadRow,
     detect_format,
     file_columns,
     read_rows,
 )
+from judgeloop.export.rows import convert_rows, read_ahead
 from judgeloop.export.writers import RejectedRows
 from judgeloop.questions.base import QuestionSpec
 from judgeloop.schemas.submissions import AnswerIn, ImportReport, RowErrorRead, SubmissionCreate
@@ -44,7 +47,6 @@ from judgeloop.services.submissions import submit_judgment
 from judgeloop.store.base import Base, utcnow
 from judgeloop.store.dialect import dialect_name, insert_ignoring_conflicts
 from judgeloop.store.models import (
-    Candidate,
     Event,
     GoldAnswer,
     ImportRecord,
@@ -55,7 +57,10 @@ from judgeloop.store.models import (
     User,
 )
 
-BATCH_ROWS = 2000
+BATCH_ROWS = 1000
+# SQLite page cache while importing: the unique index on content hashes is written at
+# random places, and the default 2 MB cache makes a large import several times slower.
+_SQLITE_CACHE_KB = 64 * 1024
 T = TypeVar("T")
 Progress = Callable[[int], None]
 
@@ -64,8 +69,62 @@ def _table(model: type[Base]) -> Table:
     return type_cast(Table, model.__table__)
 
 
+@dataclass
+class PreparedBatch:
+    """A batch of drafts made ready for the database (built without touching it)."""
+
+    drafts: dict[str, ItemDraft]
+    count: int
+    models: set[str]
+    payload: Any
+
+
+# PostgreSQL: a batch of items, with their candidates nested, travels as one JSON text;
+# one statement inserts the items the project lacks and the candidates of those.
+_PG_BATCH = text("""
+WITH src AS (
+  SELECT * FROM json_to_recordset(CAST(:batch AS json)) AS r(
+    external_id varchar, prompt text, messages json, metadata json, content_hash varchar,
+    is_gold boolean, candidates json)
+), new AS (
+  INSERT INTO items (project_id, external_id, prompt, messages, metadata, content_hash,
+                     is_gold, priority, import_id, created_at)
+  SELECT :project_id, external_id, prompt, COALESCE(messages, 'null'::json), metadata,
+         content_hash, is_gold, 0, :import_id, :now FROM src
+  ON CONFLICT (project_id, content_hash) DO NOTHING
+  RETURNING id, content_hash
+), cand AS (
+  INSERT INTO candidates (item_id, key, position, text, model_version_id)
+  SELECT new.id, c.key, c.position, c.text, mv.id
+  FROM new JOIN src ON src.content_hash = new.content_hash
+  CROSS JOIN LATERAL json_to_recordset(src.candidates)
+    AS c(key varchar, position integer, text text, model varchar)
+  LEFT JOIN model_versions mv ON mv.name = c.model
+)
+SELECT id, content_hash FROM new
+""")
+
+
+# SQLite: statements run with executemany over plain tuples, which skips SQLAlchemy's
+# per-row parameter processing (most of an import's time). Other columns take their
+# server defaults.
+_SQLITE_ITEMS = (
+    "INSERT INTO items (external_id, prompt, messages, metadata, content_hash, is_gold,"
+    " project_id, import_id, created_at, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+    " ON CONFLICT (project_id, content_hash) DO NOTHING"
+)
+_SQLITE_CANDIDATES = (
+    "INSERT INTO candidates (item_id, key, position, text, model_version_id) VALUES (?, ?, ?, ?, ?)"
+)
+
+
 class ItemWriter:
-    """Inserts item drafts of one project in batches, skipping those it already has."""
+    """Inserts item drafts of one project in batches, skipping those it already has.
+
+    `prepare` does the per-row work without the database (an import runs it in the
+    reader thread); `write` sends a prepared batch. PostgreSQL gets one statement per
+    batch (`_PG_BATCH`); SQLite gets ``executemany`` calls of statements compiled once.
+    """
 
     def __init__(self, session: Session, *, project_id: int, import_id: int | None) -> None:
         """Prepare to write into `project_id`, tagging items with `import_id`."""
@@ -77,41 +136,43 @@ class ItemWriter:
         self.added = 0
         self.duplicates = 0
         self.postgres = dialect_name(session) == "postgresql"
+        if not self.postgres:
+            conn = session.connection()
+            self._cache_size = int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or -2000)
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_CACHE_KB}")
+            dialect = session.get_bind().dialect
+            stamp = _table(Item).c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+            self._fixed = (project_id, import_id, stamp(self.now) if stamp else self.now)
 
-    def add(self, drafts: Sequence[tuple[str, ItemDraft]]) -> dict[str, int]:
+    def close(self) -> None:
+        """Give SQLite's page cache its usual size back (it grows while a batch goes in)."""
+        if not self.postgres and self.session.in_transaction():
+            pragma = f"PRAGMA cache_size={self._cache_size}"
+            self.session.connection().exec_driver_sql(pragma)
+
+    def add(self, pairs: Sequence[tuple[str, ItemDraft]]) -> dict[str, int]:
         """Insert the (content hash, draft) pairs the project lacks; returns hash -> new id."""
-        by_hash = dict(reversed(drafts))
-        if not by_hash:
-            return {}
-        table = _table(Item)
-        params = [self._item_params(h, d) for h, d in by_hash.items()]
-        returning = (table.c.id, table.c.content_hash)
-        rows = self._insert(table, params, ["project_id", "content_hash"], returning)
-        added = {h: i for i, h in rows}
-        self.added += len(added)
-        self.duplicates += len(drafts) - len(added)
-        self._add_candidates(added, by_hash)
-        self._add_gold(added, by_hash)
-        return added
+        return self.write(self.prepare(pairs))
 
-    def _insert(
-        self,
-        table: Table,
-        rows: list[dict[str, Any]],
-        conflict: list[str] | None = None,
-        returning: Sequence[Any] = (),
-    ) -> list[Any]:
-        if not rows:
-            return []
-        if self.postgres:
-            return _unnest_insert(self.session, table, rows, conflict, returning)
-        stmt = (
-            insert_ignoring_conflicts(self.session, table, conflict) if conflict else insert(table)
-        )
-        if returning:
-            return list(self.session.execute(stmt.returning(*returning), rows).tuples())
-        self.session.execute(stmt, rows)
-        return []
+    def prepare(self, pairs: Sequence[tuple[str, ItemDraft]]) -> PreparedBatch:
+        """Build what `write` sends, without touching the database (thread-safe)."""
+        drafts: dict[str, ItemDraft] = {}
+        for digest, draft in pairs:
+            drafts.setdefault(digest, draft)
+        models = {c.model for d in drafts.values() for c in d.candidates if c.model}
+        payload = self._pg_payload(drafts) if self.postgres else self._sqlite_rows(drafts)
+        return PreparedBatch(drafts, len(pairs), models, payload)
+
+    def write(self, batch: PreparedBatch) -> dict[str, int]:
+        """Insert a prepared batch; returns content hash -> id of the items added."""
+        if not batch.drafts:
+            return {}
+        self._resolve_models(batch.models)
+        added = self._write_pg(batch) if self.postgres else self._write_sqlite(batch)
+        self.added += len(added)
+        self.duplicates += batch.count - len(added)
+        self._add_gold(added, batch.drafts)
+        return added
 
     def ids_for(self, hashes: Iterable[str]) -> dict[str, int]:
         """Return content hash -> id for the project's items with these hashes."""
@@ -122,37 +183,63 @@ class ItemWriter:
                 Item.project_id == self.project_id,
                 Item.content_hash.in_(wanted[start : start + 500]),
             )
-            out.update(dict(self.session.execute(query).tuples().all()))
+            out.update(dict(self.session.execute(query).all()))
         return out
 
-    def _item_params(self, digest: str, draft: ItemDraft) -> dict[str, Any]:
-        return {
-            "project_id": self.project_id,
-            "external_id": draft.external_id,
-            "prompt": draft.prompt,
-            "messages": draft.messages,
-            "metadata": draft.metadata,
-            "content_hash": digest,
-            "is_gold": draft.is_gold,
-            "priority": 0,
-            "import_id": self.import_id,
-            "created_at": self.now,
-        }
+    def _pg_payload(self, drafts: dict[str, ItemDraft]) -> str:
+        return json.dumps(
+            [
+                {
+                    "external_id": d.external_id,
+                    "prompt": d.prompt,
+                    "messages": d.messages,
+                    "metadata": d.metadata,
+                    "content_hash": digest,
+                    "is_gold": d.is_gold,
+                    "candidates": [
+                        {"key": c.key, "position": i, "text": c.text, "model": c.model}
+                        for i, c in enumerate(d.candidates)
+                    ],
+                }
+                for digest, d in drafts.items()
+            ],
+            ensure_ascii=False,
+        )
 
-    def _add_candidates(self, added: dict[str, int], by_hash: dict[str, ItemDraft]) -> None:
-        self._resolve_models({c.model for h in added for c in by_hash[h].candidates if c.model})
-        rows = [
-            {
-                "item_id": item_id,
-                "key": cand.key,
-                "position": pos,
-                "text": cand.text,
-                "model_version_id": self.models[cand.model] if cand.model else None,
-            }
-            for digest, item_id in added.items()
-            for pos, cand in enumerate(by_hash[digest].candidates)
+    def _write_pg(self, batch: PreparedBatch) -> dict[str, int]:
+        params = {
+            "batch": batch.payload,
+            "project_id": self.project_id,
+            "import_id": self.import_id,
+            "now": self.now,
+        }
+        return {digest: item_id for item_id, digest in self.session.execute(_PG_BATCH, params)}
+
+    def _sqlite_rows(self, drafts: dict[str, ItemDraft]) -> list[tuple[Any, ...]]:
+        dumps, fixed = json.dumps, self._fixed
+        return [
+            (d.external_id, d.prompt, dumps(d.messages), dumps(d.metadata), h, d.is_gold, *fixed)
+            for h, d in drafts.items()
         ]
-        self._insert(_table(Candidate), rows)
+
+    def _write_sqlite(self, batch: PreparedBatch) -> dict[str, int]:
+        table = _table(Item)
+        before = self.session.scalar(select(func.max(table.c.id))) or 0
+        conn = self.session.connection()
+        conn.exec_driver_sql(_SQLITE_ITEMS, batch.payload)
+        # SQLite hands out increasing ids and the write lock is held: the new rows are these.
+        query = select(table.c.content_hash, table.c.id).where(
+            table.c.id > before, table.c.project_id == self.project_id
+        )
+        added = dict(self.session.execute(query).all())
+        rows = [
+            (item_id, c.key, pos, c.text, self.models[c.model] if c.model else None)
+            for digest, item_id in added.items()
+            for pos, c in enumerate(batch.drafts[digest].candidates)
+        ]
+        if rows:
+            conn.exec_driver_sql(_SQLITE_CANDIDATES, rows)
+        return added
 
     def _resolve_models(self, names: set[str]) -> None:
         missing = sorted(names - self.models.keys())
@@ -162,84 +249,41 @@ class ItemWriter:
             {"name": n, "provider": "imported", "params": {}, "created_at": self.now}
             for n in missing
         ]
-        self._insert(_table(ModelVersion), rows, ["name"])
+        stmt = insert_ignoring_conflicts(self.session, _table(ModelVersion), ["name"])
+        self.session.execute(stmt, rows)
         found = self.session.execute(
             select(ModelVersion.name, ModelVersion.id).where(ModelVersion.name.in_(missing))
         )
-        self.models.update(dict(found.tuples().all()))
+        self.models.update(dict(found.all()))
 
-    def _add_gold(self, added: dict[str, int], by_hash: dict[str, ItemDraft]) -> None:
+    def _add_gold(self, added: dict[str, int], drafts: dict[str, ItemDraft]) -> None:
+        names = ("item_id", "question_key", "candidate_key", "value", "explanation", "created_at")
         rows = [
-            {
-                "item_id": item_id,
-                "question_key": g.question_key,
-                "candidate_key": g.candidate_key,
-                "value": g.value,
-                "explanation": g.explanation,
-                "created_at": self.now,
-            }
-            for digest, item_id in added.items()
-            for g in by_hash[digest].gold
+            dict(
+                zip(
+                    names,
+                    (i, g.question_key, g.candidate_key, g.value, g.explanation, self.now),
+                    strict=True,
+                )
+            )
+            for digest, i in added.items()
+            for g in drafts[digest].gold
         ]
-        self._insert(_table(GoldAnswer), rows)
+        if rows:
+            self.session.execute(insert(_table(GoldAnswer)), rows)
 
 
-def _unnest_insert(
-    session: Session,
-    table: Table,
-    rows: list[dict[str, Any]],
-    conflict: list[str] | None,
-    returning: Sequence[Any],
-) -> list[Any]:
-    """PostgreSQL: insert many rows as ``INSERT ... SELECT * FROM unnest(arrays)``.
-
-    One statement with one array parameter per column: psycopg sends it without the
-    per-placeholder cost of a 10,000-parameter VALUES list, several times faster.
-    JSON travels as text and is cast back. (Dialect-specific; a candidate for dialect.py.)
-    """
-    names = list(rows[0])
-    params: dict[str, list[Any]] = {}
-    binds = []
-    for name in names:
-        column = table.c[name]
-        is_json = isinstance(column.type, JSON)
-        values = [r[name] for r in rows]
-        params[f"u_{name}"] = [json.dumps(v) for v in values] if is_json else values
-        element = Text() if is_json else column.type
-        binds.append(bindparam(f"u_{name}", type_=ARRAY(element)))
-    derived = func.unnest(*binds).table_valued(*names).render_derived()
-    columns = [
-        cast(derived.c[n], JSON) if isinstance(table.c[n].type, JSON) else derived.c[n]
-        for n in names
-    ]
-    base = insert_ignoring_conflicts(session, table, conflict) if conflict else insert(table)
-    stmt = base.from_select(names, select(*columns))
-    if returning:
-        return list(session.execute(stmt.returning(*returning), params).tuples())
-    session.execute(stmt, params)
-    return []
-
-
-def _batches(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    while batch := list(islice(rows, size)):
-        yield batch
-
-
-def project_questions(project: Project) -> list[QuestionSpec]:
+def _project_questions(project: Project) -> list[QuestionSpec]:
     """Return the project's questions as validated specs."""
     return [QuestionSpec.model_validate(q) for q in project.questions]
 
 
-def check_columns(path: Path, fmt: str, mapping: ColumnMapping) -> None:
+def _check_columns(path: Path, fmt: str, mapping: ColumnMapping) -> None:
     """Raise InvalidInput naming the mapped columns a CSV/Parquet/`datasets` file lacks."""
     columns = file_columns(path, format=fmt)
     if columns is None:
         return
-    wanted = [*mapping.required_columns(), *mapping.metadata]
-    missing = [c for c in dict.fromkeys(wanted) if c not in columns]
-    prompt_cols = [c for c in (mapping.prompt, mapping.messages) if c]
-    if not any(c in columns for c in prompt_cols):
-        missing.extend(c for c in prompt_cols if c not in missing)
+    missing = missing_columns(columns, mapping)
     if missing:
         raise InvalidInput(
             f"{path.name} lacks the column(s) {', '.join(missing)}; "
@@ -248,7 +292,7 @@ def check_columns(path: Path, fmt: str, mapping: ColumnMapping) -> None:
         )
 
 
-def start_import(
+def _start_import(
     session: Session, *, project: Project, actor: User | None, path: Path, fmt: str, mapping: Any
 ) -> ImportRecord:
     """Add (and flush) the ImportRecord that the new items point to."""
@@ -264,23 +308,20 @@ def start_import(
     return record
 
 
-def finish_import(
+def _finish_import(
     session: Session, *, record: ImportRecord, writer: ItemWriter, log: RejectedRows, rows_read: int
 ) -> ImportReport:
     """Fill in the record's counts, journal the import and commit; returns the report."""
-    record.rows_read = rows_read
-    record.items_added = writer.added
-    record.duplicates = writer.duplicates
-    record.rejected = log.rows
-    payload = {
-        "import_id": record.id,
-        "format": record.format,
+    counts = {
         "rows_read": rows_read,
         "items_added": writer.added,
         "duplicates": writer.duplicates,
         "rejected": log.rows,
         "submissions_added": record.submissions_added,
     }
+    for name, value in counts.items():
+        setattr(record, name, value)
+    payload = {"import_id": record.id, "format": record.format, **counts}
     session.add(
         Event(
             kind="import.finished",
@@ -293,17 +334,13 @@ def finish_import(
     return ImportReport(
         import_id=record.id,
         format=record.format,
-        rows_read=rows_read,
-        items_added=writer.added,
-        duplicates=writer.duplicates,
-        rejected=log.rows,
-        submissions_added=record.submissions_added,
+        **counts,
         errors=[RowErrorRead(line=e.line, field=e.field, reason=e.reason) for e in log.first],
         rejected_path=str(log.path) if log.path is not None and log.rows else None,
     )
 
 
-def fail_if_rejected(session: Session, log: RejectedRows, name: str, skip_invalid: bool) -> None:
+def _fail_if_rejected(session: Session, log: RejectedRows, name: str, skip_invalid: bool) -> None:
     """In all-or-nothing mode, roll back and raise InvalidInput when any row was bad."""
     if log.rows and not skip_invalid:
         session.rollback()
@@ -352,19 +389,48 @@ def import_items(
     path = Path(path)
     mapping = mapping or ColumnMapping()
     fmt = detect_format(path, format)
-    check_columns(path, fmt, mapping)
-    questions = project_questions(project)
+    _check_columns(path, fmt, mapping)
+    questions = _project_questions(project)
     log = RejectedRows(_rejected_path(path, rejected_path) if skip_invalid else None)
-    record = start_import(
+    record = _start_import(
         session, project=project, actor=actor, path=path, fmt=fmt, mapping=mapping.model_dump()
     )
     writer = ItemWriter(session, project_id=project.id, import_id=record.id)
-    rows_read = 0
     rows = read_rows(path, format=fmt, max_line_bytes=max_line_bytes)
+    convert = partial(_hashed_draft, mapping=mapping, questions=questions)
+    batches = convert_rows(rows, convert, log.add, BATCH_ROWS)
+    prepared = ((count, writer.prepare(pairs)) for count, pairs in batches)
+    rows_read = _load(session, prepared, writer.write, log, skip_invalid, on_progress)
+    writer.close()
+    _fail_if_rejected(session, log, path.name, skip_invalid)
+    return _finish_import(session, record=record, writer=writer, log=log, rows_read=rows_read)
+
+
+def _hashed_draft(
+    row: dict[str, Any], line: int, *, mapping: ColumnMapping, questions: Sequence[QuestionSpec]
+) -> tuple[str, ItemDraft] | list[RowError]:
+    draft = row_to_item_draft(row, mapping, questions=questions, line=line)
+    return draft if isinstance(draft, list) else (content_hash(draft), draft)
+
+
+def _load(
+    session: Session,
+    batches: Iterator[tuple[int, T]],
+    store: Callable[[T], Any],
+    log: RejectedRows,
+    skip_invalid: bool,
+    on_progress: Progress | None,
+) -> int:
+    """Store converted batches (read and converted in a reader thread); returns rows read.
+
+    Once a row is bad, all-or-nothing mode stores nothing more but keeps checking.
+    Any exception rolls the session back.
+    """
+    rows_read = 0
     try:
-        for count, drafts in prefetch(_prepared(rows, mapping, questions, log)):
+        for count, converted in read_ahead(batches):
             if skip_invalid or not log.rows:
-                writer.add(drafts)
+                store(converted)
             rows_read += count
             if on_progress is not None:
                 on_progress(rows_read)
@@ -373,80 +439,11 @@ def import_items(
         raise
     finally:
         log.close()
-    fail_if_rejected(session, log, path.name, skip_invalid)
-    return finish_import(session, record=record, writer=writer, log=log, rows_read=rows_read)
+    return rows_read
 
 
 def _rejected_path(path: Path, given: Path | str | None) -> Path:
     return Path(given) if given is not None else path.with_name(path.name + ".rejected.jsonl")
-
-
-def _prepared(
-    rows: Iterator[tuple[int, Any]],
-    mapping: ColumnMapping,
-    questions: Sequence[QuestionSpec],
-    log: RejectedRows,
-) -> Iterator[tuple[int, list[tuple[str, ItemDraft]]]]:
-    """Yield (rows read, [(content hash, draft)]) per batch; bad rows go to `log`."""
-    for batch in _batches(rows, BATCH_ROWS):
-        drafts = []
-        for line, row in batch:
-            if isinstance(row, BadRow):
-                log.add(line, [RowError(line, "", row.reason)], row.raw)
-                continue
-            result = row_to_item_draft(row, mapping, questions=questions, line=line)
-            if isinstance(result, list):
-                log.add(line, result, row)
-            else:
-                drafts.append((content_hash(result), result))
-        yield len(batch), drafts
-
-
-def prefetch(source: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """Run `source` in a thread, at most `depth` items ahead of the consumer.
-
-    Reading and checking the next batch then overlaps with the database inserting the
-    current one (the driver releases the GIL while it waits). Memory stays bounded:
-    the thread blocks when `depth` items wait. Its exceptions re-raise here.
-    """
-    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(entry: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(entry, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def run() -> None:
-        try:
-            for item in source:
-                if not put(("item", item)):
-                    return
-            put(("done", None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
-            put(("error", exc))
-        finally:
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=run, name="judgeloop-import-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = queue.get()
-            if kind == "done":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        thread.join()
 
 
 @dataclass
@@ -484,53 +481,29 @@ def import_label_studio(
     path = Path(path)
     if project.state != "active":
         raise Conflict(f"project {project.slug} is {project.state}; it takes no imports")
-    questions = project_questions(project)
+    questions = _project_questions(project)
     log = RejectedRows(_rejected_path(path, rejected_path) if skip_invalid else None)
     dumped = mapping.model_dump() if mapping else {}
-    record = start_import(
+    record = _start_import(
         session, project=project, actor=actor, path=path, fmt="label-studio", mapping=dumped
     )
     writer = ItemWriter(session, project_id=project.id, import_id=record.id)
     pending: list[_PendingSubmission] = []
-    rows_read = 0
-    try:
-        for batch in _batches(
-            read_rows(path, format="json", max_line_bytes=max_line_bytes), BATCH_ROWS
-        ):
-            tasks = _ls_items(batch, mapping, questions, log)
-            if skip_invalid or not log.rows:
-                pending.extend(_store_tasks(writer, project.id, tasks))
-            rows_read += len(batch)
-            if on_progress is not None:
-                on_progress(rows_read)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        log.close()
-    fail_if_rejected(session, log, path.name, skip_invalid)
+
+    def convert(task: dict[str, Any], line: int) -> LsItem | list[RowError]:
+        return task_to_item(task, mapping=mapping, questions=questions, line=line)
+
+    def store(tasks: list[LsItem]) -> None:
+        pending.extend(_store_tasks(writer, project.id, tasks))
+
+    rows = read_rows(path, format="json", max_line_bytes=max_line_bytes)
+    batches = convert_rows(rows, convert, log.add, BATCH_ROWS)
+    rows_read = _load(session, batches, store, log, skip_invalid, on_progress)
+    writer.close()
+    _fail_if_rejected(session, log, path.name, skip_invalid)
     session.commit()
     record.submissions_added = _submit_all(session, project, pending)
-    return finish_import(session, record=record, writer=writer, log=log, rows_read=rows_read)
-
-
-def _ls_items(
-    batch: Sequence[tuple[int, Any]],
-    mapping: ColumnMapping | None,
-    questions: Sequence[QuestionSpec],
-    log: RejectedRows,
-) -> list[LsItem]:
-    out = []
-    for line, raw in batch:
-        if isinstance(raw, BadRow):
-            log.add(line, [RowError(line, "", raw.reason)], raw.raw)
-            continue
-        result = task_to_item(raw, mapping=mapping, questions=questions, line=line)
-        if isinstance(result, list):
-            log.add(line, result, raw)
-        else:
-            out.append(result)
-    return out
+    return _finish_import(session, record=record, writer=writer, log=log, rows_read=rows_read)
 
 
 def _store_tasks(

@@ -71,7 +71,7 @@ def submission_counts(session: Session, item_ids: Sequence[int]) -> dict[int, in
         .where(Submission.item_id.in_(item_ids))
         .group_by(Submission.item_id)
     )
-    return {item_id: n for item_id, n in rows}
+    return dict(rows.all())  # not dict(rows): a Result has .keys() (column names)
 
 
 def item_context(session: Session, item: Item) -> ItemContext:

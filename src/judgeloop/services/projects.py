@@ -5,13 +5,15 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from judgeloop.errors import Conflict, InvalidInput, NotFound
+from judgeloop.errors import Conflict, InvalidInput, NotFound, RowError
+from judgeloop.presets import get_preset
 from judgeloop.questions.base import check_questions
 from judgeloop.schemas.projects import ProgressRead, ProjectCreate, ProjectUpdate
 from judgeloop.store.models import (
+    Assignment,
     Event,
     GuidelineVersion,
     Item,
@@ -31,9 +33,10 @@ def create_project(session: Session, *, owner: User, data: ProjectCreate) -> Pro
     Raises InvalidInput when the question composition or rubric is wrong, Conflict when
     the slug is taken.
     """
-    from judgeloop.presets import get_preset
-
-    preset = get_preset(data.preset) if data.preset else None
+    try:
+        preset = get_preset(data.preset) if data.preset else None
+    except NotFound as exc:
+        raise InvalidInput(exc.message, [RowError(0, "preset", exc.message)]) from None
     questions = data.questions or (preset.questions if preset else [])
     rubric = data.rubric or (preset.rubric if preset else [])
     specs, dims = check_questions(questions, rubric)
@@ -108,8 +111,36 @@ def update_project(session: Session, *, project: Project, data: ProjectUpdate) -
     for name, value in data.model_dump(exclude_unset=True).items():
         if value is not None:
             setattr(project, name, value)
+    if data.redundancy is not None:
+        session.execute(
+            update(Item)
+            .where(Item.project_id == project.id)
+            .values(is_open=Item.slots_taken < data.redundancy)
+            .execution_options(synchronize_session=False)
+        )
+    if data.state is not None and data.state != "active":
+        _end_leases(session, project)
     session.commit()
     return project
+
+
+def _end_leases(session: Session, project: Project) -> None:
+    """End a paused or archived project's live leases cleanly, returning their slots."""
+    leased = select(Assignment.item_id).where(
+        Assignment.project_id == project.id, Assignment.state == "leased"
+    )
+    session.execute(
+        update(Item)
+        .where(Item.id.in_(leased), Item.slots_taken > 0)
+        .values(slots_taken=Item.slots_taken - 1, is_open=Item.slots_taken - 1 < project.redundancy)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Assignment)
+        .where(Assignment.project_id == project.id, Assignment.state == "leased")
+        .values(state="released")
+        .execution_options(synchronize_session=False)
+    )
 
 
 def add_guideline_version(session: Session, *, project: Project, author: User, body: str) -> int:
@@ -117,10 +148,17 @@ def add_guideline_version(session: Session, *, project: Project, author: User, b
     if not body.strip():
         raise InvalidInput("guidelines may not be empty")
     version = project.guideline_version + 1
-    session.add(GuidelineVersion(project_id=project.id, version=version, body=body, author_id=author.id))
+    session.add(
+        GuidelineVersion(project_id=project.id, version=version, body=body, author_id=author.id)
+    )
     project.guideline_version = version
     session.add(
-        Event(kind="guidelines.updated", actor_id=author.id, project_id=project.id, payload={"version": version})
+        Event(
+            kind="guidelines.updated",
+            actor_id=author.id,
+            project_id=project.id,
+            payload={"version": version},
+        )
     )
     session.commit()
     return version
@@ -156,30 +194,42 @@ def add_member(session: Session, *, project: Project, user: User, role: str) -> 
 def project_progress(session: Session, *, project: Project) -> ProgressRead:
     """Count items, completed items, submissions, judgments and workers; median time."""
     items = session.scalar(select(func.count()).where(Item.project_id == project.id)) or 0
-    gold = session.scalar(
-        select(func.count()).where(Item.project_id == project.id, Item.is_gold.is_(True))
-    ) or 0
+    gold = (
+        session.scalar(
+            select(func.count()).where(Item.project_id == project.id, Item.is_gold.is_(True))
+        )
+        or 0
+    )
     per_item = (
         select(Submission.item_id, func.count().label("n"))
         .where(Submission.project_id == project.id, Submission.state != "rejected")
         .group_by(Submission.item_id)
         .subquery()
     )
-    complete = session.scalar(
-        select(func.count()).select_from(per_item).where(per_item.c.n >= project.redundancy)
-    ) or 0
-    subs = session.scalar(select(func.count()).where(Submission.project_id == project.id)) or 0
-    judgments = session.scalar(
-        select(func.count())
-        .select_from(Judgment)
-        .join(Submission, Submission.id == Judgment.submission_id)
-        .where(Submission.project_id == project.id)
-    ) or 0
-    workers = session.scalar(
-        select(func.count(func.distinct(Submission.worker_id))).where(
-            Submission.project_id == project.id
+    complete = (
+        session.scalar(
+            select(func.count()).select_from(per_item).where(per_item.c.n >= project.redundancy)
         )
-    ) or 0
+        or 0
+    )
+    subs = session.scalar(select(func.count()).where(Submission.project_id == project.id)) or 0
+    judgments = (
+        session.scalar(
+            select(func.count())
+            .select_from(Judgment)
+            .join(Submission, Submission.id == Judgment.submission_id)
+            .where(Submission.project_id == project.id)
+        )
+        or 0
+    )
+    workers = (
+        session.scalar(
+            select(func.count(func.distinct(Submission.worker_id))).where(
+                Submission.project_id == project.id
+            )
+        )
+        or 0
+    )
     times = list(
         session.scalars(
             select(Submission.seconds_spent)

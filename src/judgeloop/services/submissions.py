@@ -8,12 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from judgeloop.errors import Conflict, NotFound
+from judgeloop.errors import Conflict, LeaseExpired, NotFound
 from judgeloop.questions.base import QuestionSpec, validate_answers
 from judgeloop.schemas.submissions import SubmissionCreate
 from judgeloop.services.items import get_item, item_context
 from judgeloop.services.projects import member_role
-from judgeloop.store.models import Event, Judgment, Project, Submission, User
+from judgeloop.services.queue import take_slot
+from judgeloop.store.base import utcnow
+from judgeloop.store.models import Assignment, Event, Item, Judgment, Project, Submission, User
 
 
 def submit_judgment(
@@ -39,15 +41,7 @@ def submit_judgment(
     answers = validate_answers(
         questions, [a.model_dump() for a in data.answers], item_context(session, item)
     )
-    already = session.scalar(
-        select(Submission.id).where(
-            Submission.item_id == item.id,
-            Submission.worker_id == worker.id,
-            Submission.state != "rejected",
-        )
-    )
-    if already is not None:
-        raise Conflict(f"you have already judged item {item.id}")
+    assignment = _claim_slot(session, project, item, worker, data.assignment_id, source)
     submission = Submission(
         submission_key=data.submission_key,
         project_id=project.id,
@@ -57,7 +51,9 @@ def submit_judgment(
         seconds_spent=data.seconds_spent,
         source=source,
         explanation=data.explanation.strip(),
+        assignment_id=assignment.id,
     )
+    assignment.state = "submitted"
     session.add(submission)
     try:
         session.flush()
@@ -91,6 +87,43 @@ def submit_judgment(
     return submission, True
 
 
+def _claim_slot(
+    session: Session,
+    project: Project,
+    item: Item,
+    worker: User,
+    assignment_id: int | None,
+    source: str,
+) -> Assignment:
+    """Find or take the slot this submission fills, as an Assignment of this worker.
+
+    A live lease is used as it is. Without one, a free slot is taken on the spot (API
+    submissions by item id); imported history may exceed the redundancy.
+    """
+    assignment = session.scalar(
+        select(Assignment).where(Assignment.item_id == item.id, Assignment.worker_id == worker.id)
+    )
+    if assignment_id is not None and (assignment is None or assignment.id != assignment_id):
+        raise NotFound(f"no assignment {assignment_id} for item {item.id}")
+    if assignment is not None and assignment.state in ("submitted", "skipped"):
+        raise Conflict(f"you have already {assignment.state} item {item.id}")
+    if assignment is not None and assignment.state == "leased":
+        return assignment
+    cap = project.redundancy if source != "import" else 1_000_000
+    if not take_slot(session, item_id=item.id, redundancy=cap):
+        if assignment_id is not None:
+            raise LeaseExpired("this task's lease expired and its slot went to someone else")
+        raise Conflict(f"item {item.id} already has all the judgments it needs")
+    if assignment is None:
+        assignment = Assignment(
+            project_id=project.id, item_id=item.id, worker_id=worker.id, expires_at=utcnow()
+        )
+        session.add(assignment)
+    assignment.state = "leased"
+    session.flush()
+    return assignment
+
+
 def _by_key(session: Session, key: str) -> Submission | None:
     return session.scalar(select(Submission).where(Submission.submission_key == key))
 
@@ -105,7 +138,9 @@ def judgments_of(session: Session, submission_ids: Sequence[int]) -> dict[int, l
     """Return the judgments of each submission, in question order of storage."""
     out: dict[int, list[Judgment]] = {sid: [] for sid in submission_ids}
     if submission_ids:
-        query = select(Judgment).where(Judgment.submission_id.in_(submission_ids)).order_by(Judgment.id)
+        query = (
+            select(Judgment).where(Judgment.submission_id.in_(submission_ids)).order_by(Judgment.id)
+        )
         for judgment in session.scalars(query):
             out[judgment.submission_id].append(judgment)
     return out
@@ -135,4 +170,3 @@ def get_submission(session: Session, submission_id: int) -> Submission:
     if submission is None:
         raise NotFound(f"no submission {submission_id}")
     return submission
-

@@ -34,7 +34,11 @@ class UtcDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 - SQLAlchemy API
+    ) -> datetime | None:
         """Attach UTC to naive values read from the database."""
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)

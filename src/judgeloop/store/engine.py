@@ -58,5 +58,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def is_sqlite(engine_or_session: Engine | Session) -> bool:
     """Tell whether the engine (or the session's bind) is SQLite."""
-    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    bind = (
+        engine_or_session.get_bind()
+        if isinstance(engine_or_session, Session)
+        else engine_or_session
+    )
     return bind.dialect.name == "sqlite"

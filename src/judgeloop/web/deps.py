@@ -7,6 +7,7 @@ Handlers declare what they need by type::
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -15,9 +16,10 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session, sessionmaker
 
 from judgeloop.config import Settings
-from judgeloop.errors import Unauthorized
+from judgeloop.errors import Forbidden, Unauthorized
 from judgeloop.services.accounts import user_for_token
 from judgeloop.store.models import User
+from judgeloop.web.csrf import CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, make_token
 from judgeloop.web.security import SESSION_COOKIE, read_session_cookie
 
 # auto_error=False: a missing credential is reported by get_current_user in our error shape.
@@ -68,4 +70,35 @@ def get_current_user(
     raise Unauthorized("sign in, or send an API token as 'Authorization: Bearer <token>'")
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+def require_user(
+    request: Request,
+    settings: AppSettings,
+    user: Annotated[User, Depends(get_current_user)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> User:
+    """Return the caller; a cookie-authenticated unsafe API request must prove its origin.
+
+    A POST, PUT, PATCH or DELETE under ``/api/`` signed in by the session cookie (not by
+    a token) must carry the page's CSRF token in the ``X-CSRF-Token`` header (see
+    ``web.csrf``). Pages check their forms' tokens themselves.
+
+    Raises:
+        Forbidden: Such a request without a valid CSRF token.
+    """
+    if bearer is None and cookie and request.url.path.startswith("/api/"):
+        _check_csrf(request, settings, cookie)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(require_user)]
+
+
+def _check_csrf(request: Request, settings: Settings, session_cookie: str) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    seed = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.headers.get(CSRF_HEADER, "")
+    expected = make_token(settings, seed, session_cookie)
+    if not (seed and sent and hmac.compare_digest(expected.encode(), sent.encode())):
+        raise Forbidden("send the page's CSRF token in the X-CSRF-Token header")

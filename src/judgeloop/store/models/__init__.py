@@ -5,13 +5,15 @@ from judgeloop.store.models.events import Event
 from judgeloop.store.models.exports import ExportRecord, ImportRecord
 from judgeloop.store.models.items import Candidate, GoldAnswer, Item, ModelVersion
 from judgeloop.store.models.projects import GuidelineVersion, Project, ProjectMember
-from judgeloop.store.models.work import Judgment, Submission
+from judgeloop.store.models.work import Assignment, Flag, Judgment, Review, Submission
 
 __all__ = [
     "ApiToken",
+    "Assignment",
     "Candidate",
     "Event",
     "ExportRecord",
+    "Flag",
     "GoldAnswer",
     "GuidelineVersion",
     "ImportRecord",
@@ -20,6 +22,7 @@ __all__ = [
     "ModelVersion",
     "Project",
     "ProjectMember",
+    "Review",
     "Submission",
     "User",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from judgeloop.store.base import Base, IdMixin, TimestampMixin
@@ -28,6 +28,17 @@ class Item(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("project_id", "content_hash"),
         Index("ix_items_project_id_id", "project_id", "id"),
+        # The queue's index: only items that still need judgments are in it, so picking
+        # the next one costs the same at 1,000 items as at 1,000,000.
+        Index(
+            "ix_items_queue",
+            "project_id",
+            "is_gold",
+            "priority",
+            "id",
+            sqlite_where=text("is_open"),
+            postgresql_where=text("is_open"),
+        ),
     )
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -37,7 +48,11 @@ class Item(IdMixin, TimestampMixin, Base):
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     content_hash: Mapped[str] = mapped_column(String(64))
     is_gold: Mapped[bool] = mapped_column(default=False)
-    priority: Mapped[int] = mapped_column(default=0)
+    priority: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Slots are judgments wanted (the project's redundancy): leased or submitted and not
+    # rejected ones take a slot; `is_open` is kept equal to slots_taken < redundancy.
+    slots_taken: Mapped[int] = mapped_column(default=0, server_default="0")
+    is_open: Mapped[bool] = mapped_column(default=True, server_default=true())
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), default=None)
 
 

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from judgeloop.web.api import auth, exports, imports, items, presets, projects, submissions, users
+from judgeloop.web.api import (
+    auth,
+    exports,
+    imports,
+    items,
+    presets,
+    projects,
+    submissions,
+    tasks,
+    users,
+)
 
 router = APIRouter()
-for _module in (auth, users, presets, projects, items, submissions, imports, exports):
+for _module in (auth, users, presets, projects, items, tasks, submissions, imports, exports):
     router.include_router(_module.router)

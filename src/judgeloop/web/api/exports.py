@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
+from judgeloop.services.exports import export_dataset
 from judgeloop.web.deps import AppSettings, CurrentUser, DbSession
-from judgeloop.web.policies import Perm, project_access
+from judgeloop.web.policies import Perm, ProjectAccess, project_access
 
 router = APIRouter(tags=["exports"])
 
@@ -34,21 +38,41 @@ def export_dataset_(
     session: DbSession,
     settings: AppSettings,
     what: Annotated[What, Query(description="What to export.")] = "items",
-    format: Annotated[Format, Query(description="File format.")] = "jsonl",
+    format: Annotated[
+        Format | None,
+        Query(description="File format; default jsonl (json for label-studio)."),
+    ] = None,
 ) -> FileResponse:
-    """Write a project's items or submissions to a file and send it (owners and admins)."""
-    from judgeloop.services.exports import export_dataset
+    """Write a project's items or submissions to a file and send it (owners and admins).
 
+    ``label-studio`` exports as ``json``; items and submissions as ``jsonl`` or ``parquet``.
+    """
     access = project_access(session, user=user, ref=ref, perm=Perm.EXPORT)
-    name = f"{access.project.slug}-{what}.{format}"
-    path = settings.data_dir / "exports" / f"{uuid.uuid4().hex}-{name}"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = format or ("json" if what == "label-studio" else "jsonl")
+    return _export_file(session, access, what, fmt, settings.data_dir / "exports")
+
+
+def _export_file(
+    session: Session, access: ProjectAccess, what: str, fmt: str, exports_dir: Path
+) -> FileResponse:
+    # A folder per export: Label Studio exports write a label config beside the file.
+    # The whole folder is removed once the file has been sent.
+    name = f"{access.project.slug}-{what}.{fmt}"
+    folder = exports_dir / uuid.uuid4().hex
+    folder.mkdir(parents=True)
     try:
         export_dataset(
-            session, project=access.project, actor=user, what=what, format=format, path=path
+            session,
+            project=access.project,
+            actor=access.user,
+            what=what,
+            format=fmt,
+            path=folder / name,
         )
     except BaseException:
-        path.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
         raise
-    cleanup = BackgroundTask(path.unlink, missing_ok=True)
-    return FileResponse(path, media_type=MEDIA_TYPES[format], filename=name, background=cleanup)
+    cleanup = BackgroundTask(shutil.rmtree, folder, ignore_errors=True)
+    return FileResponse(
+        folder / name, media_type=MEDIA_TYPES[fmt], filename=name, background=cleanup
+    )

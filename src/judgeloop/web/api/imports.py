@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +18,16 @@ from typing import IO, TYPE_CHECKING, Any
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy.orm import Session
 
 from judgeloop.config import Settings
 from judgeloop.errors import InvalidInput, RowError
+from judgeloop.export.mapping import ColumnMapping
 from judgeloop.schemas.submissions import ImportReport
+from judgeloop.services.imports import import_items, import_label_studio
 from judgeloop.store.models import User
 from judgeloop.web.deps import AppSettings, CurrentUser, DbSession
 from judgeloop.web.errors import TooLarge
@@ -34,9 +38,10 @@ if TYPE_CHECKING:
 
 router = APIRouter(tags=["imports"])
 
+UPLOAD_FORMATS = ("jsonl", "json", "csv", "parquet", "label-studio")
 MAX_FIELD_BYTES = 1024**2
 MAX_FIELDS = 20
-_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -48,8 +53,16 @@ UPLOAD_BODY: dict[str, Any] = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "format": {"type": "string", "description": "jsonl, csv, parquet, ..."},
-                        "mapping": {"type": "string", "description": "JSON object: field map"},
+                        "format": {
+                            "type": "string",
+                            "description": "jsonl, json, csv, parquet or label-studio; "
+                            "guessed from the file name when left out",
+                        },
+                        "mapping": {
+                            "type": "string",
+                            "description": "JSON object: which columns hold what "
+                            "(prompt, answers, models, gold, ...)",
+                        },
                         "skip_invalid": {"type": "boolean", "default": False},
                     },
                 }
@@ -71,31 +84,32 @@ async def import_items_(
     try:
         return await run_in_threadpool(_run_import, session, access, user, upload, settings)
     finally:
-        upload.path.unlink(missing_ok=True)
+        shutil.rmtree(upload.path.parent, ignore_errors=True)
 
 
 def _run_import(
     session: Session, access: ProjectAccess, user: User, upload: Upload, settings: Settings
 ) -> ImportReport:
-    from judgeloop.services.imports import import_items
-
     fmt = upload.fields.get("format", "").strip() or None
+    if fmt is not None and fmt not in UPLOAD_FORMATS:
+        raise _bad("format", f"expected one of {', '.join(UPLOAD_FORMATS)}, got {fmt!r}")
     rejected = settings.data_dir / "rejected" / f"{access.project.slug}-{uuid.uuid4().hex}.jsonl"
     rejected.parent.mkdir(parents=True, exist_ok=True)
-    return import_items(
-        session,
-        project=access.project,
-        actor=user,
-        path=upload.path,
-        format=fmt,
-        mapping=_mapping(upload.fields.get("mapping", "")),
-        skip_invalid=_flag(upload.fields.get("skip_invalid", ""), "skip_invalid"),
-        rejected_path=rejected,
-        max_line_bytes=settings.import_max_line_bytes,
-    )
+    options: dict[str, Any] = {
+        "project": access.project,
+        "actor": user,
+        "path": upload.path,
+        "mapping": _mapping(upload.fields.get("mapping", "")),
+        "skip_invalid": _flag(upload.fields.get("skip_invalid", ""), "skip_invalid"),
+        "rejected_path": rejected,
+        "max_line_bytes": settings.import_max_line_bytes,
+    }
+    if fmt == "label-studio":
+        return import_label_studio(session, **options)
+    return import_items(session, format=fmt, **options)
 
 
-def _mapping(raw: str) -> dict[str, Any] | None:
+def _mapping(raw: str) -> ColumnMapping | None:
     if not raw.strip():
         return None
     try:
@@ -104,7 +118,14 @@ def _mapping(raw: str) -> dict[str, Any] | None:
         raise _bad("mapping", f"not JSON: {exc.msg}") from None
     if not isinstance(value, dict):
         raise _bad("mapping", "must be a JSON object")
-    return value
+    try:
+        return ColumnMapping.model_validate(value)
+    except ValidationError as exc:
+        rows = [
+            RowError(0, ".".join(["mapping", *(str(p) for p in err["loc"])]), err["msg"])
+            for err in exc.errors()
+        ]
+        raise InvalidInput("invalid mapping", rows) from None
 
 
 def _flag(raw: str, name: str) -> bool:
@@ -200,7 +221,7 @@ class _Sink:
 
 
 async def receive_upload(request: Request, *, dest_dir: Path, max_bytes: int) -> Upload:
-    """Stream a multipart body's `file` part into a new file under `dest_dir`.
+    """Stream a multipart body's `file` part into a new folder under `dest_dir`.
 
     Args:
         request: The request, whose body has not been read.
@@ -208,7 +229,8 @@ async def receive_upload(request: Request, *, dest_dir: Path, max_bytes: int) ->
         max_bytes: Largest file accepted.
 
     Returns:
-        The file's path, its client-side name and size, and the other form fields.
+        The file's path (alone in its folder: remove the folder when done), its
+        client-side name and size, and the other form fields.
 
     Raises:
         TooLarge: The file (or a form field) is too large.
@@ -222,8 +244,20 @@ async def receive_upload(request: Request, *, dest_dir: Path, max_bytes: int) ->
         raise TooLarge(f"the upload is larger than the limit of {max_bytes} bytes")
     sink = _Sink(max_bytes)
     parser = MultipartParser(params[b"boundary"], sink.callbacks())
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    path = dest_dir / f"{uuid.uuid4().hex}.part"
+    folder = dest_dir / uuid.uuid4().hex
+    await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True))
+    try:
+        await _stream_into(request, parser, sink, folder / "upload.part")
+        if sink.filename is None:
+            raise _bad("file", "no file was sent (use the form field 'file')")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    path = (folder / "upload.part").rename(folder / safe_filename(sink.filename))
+    return Upload(path=path, filename=sink.filename, size=sink.file_bytes, fields=sink.fields)
+
+
+async def _stream_into(request: Request, parser: MultipartParser, sink: _Sink, path: Path) -> None:
     handle: IO[bytes] = await anyio.to_thread.run_sync(path.open, "wb")
     try:
         async for chunk in request.stream():
@@ -234,22 +268,17 @@ async def receive_upload(request: Request, *, dest_dir: Path, max_bytes: int) ->
                 await anyio.to_thread.run_sync(handle.write, data)
         parser.finalize()
     except FormParserError:
-        path.unlink(missing_ok=True)
         raise _bad("file", "the multipart body is malformed") from None
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
     finally:
         handle.close()
-    if sink.filename is None:
-        path.unlink(missing_ok=True)
-        raise _bad("file", "no file was sent (use the form field 'file')")
-    final = path.with_name(path.stem + _suffixes(sink.filename))
-    path.rename(final)
-    return Upload(path=final, filename=sink.filename, size=sink.file_bytes, fields=sink.fields)
 
 
-def _suffixes(filename: str) -> str:
-    """Keep the file's extensions (``.jsonl.gz``) so the importer can tell its format."""
-    parts = [s for s in Path(filename.replace("\\", "/")).suffixes if _SUFFIX.match(s)]
-    return "".join(parts[-2:]).lower()
+def safe_filename(filename: str) -> str:
+    """Return the upload's base name with only ``A-Za-z0-9._-`` (its extensions kept).
+
+    The importer tells the format from the extensions (``.jsonl``, ``.csv.gz``) and names
+    the file in its messages, so the client's name is kept as far as it is harmless.
+    """
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE.sub("_", base).lstrip(".")[-120:]
+    return name if name and name != "upload.part" else "upload"

@@ -69,6 +69,18 @@ def login_form(
     return render_page(request, "pages/login.html", {"email": "", "error": "", "next": next})
 
 
+def _check_credentials(session: DbSession, email: str, password: str) -> User | str:
+    """Return the user these credentials sign in, or the message to show instead."""
+    if not email or not password:
+        return "Enter your email address and your password."
+    if len(password) > MAX_PASSWORD:
+        return "Wrong email address or password."
+    try:
+        return authenticate(session, email=email, password=password)
+    except Unauthorized:
+        return "Wrong email address or password."
+
+
 @router.post("/login")
 def login(
     request: Request,
@@ -80,21 +92,12 @@ def login(
 ) -> Response:
     """Check the email and password; on success set the session cookie and go on."""
     email = email.strip()[:MAX_EMAIL]
-    error = ""
-    if not email or not password:
-        error = "Enter your email address and your password."
-    elif len(password) > MAX_PASSWORD:
-        error = "Wrong email address or password."
-    else:
-        try:
-            user = authenticate(session, email=email, password=password)
-        except Unauthorized:
-            error = "Wrong email address or password."
-    if error:
-        context = {"email": email, "error": error, "next": next}
+    result = _check_credentials(session, email, password)
+    if isinstance(result, str):
+        context = {"email": email, "error": result, "next": next}
         return render_page(request, "pages/login.html", context, status_code=401)
     response = RedirectResponse(safe_next(next), status_code=303)
-    set_session_cookie(response, settings, user.id)
+    set_session_cookie(response, settings, result.id)
     return response
 
 

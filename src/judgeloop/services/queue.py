@@ -1,0 +1,204 @@
+"""The task queue: lease the next item to a worker, heartbeats, skips, releases, expiry.
+
+Every item has `slots_taken` (leases plus submissions that are not rejected) and
+`is_open` (slots_taken < the project's redundancy). Taking a slot is one guarded UPDATE
+(`... WHERE slots_taken < k`), so no item is ever over-filled, whatever the concurrency;
+picking a candidate uses the partial index `ix_items_queue` over open items only, so its
+cost does not grow with the number of items already done.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session
+
+from judgeloop.errors import Conflict, Forbidden, InvalidInput, LeaseExpired, NotFound
+from judgeloop.services.projects import member_role
+from judgeloop.store.base import utcnow
+from judgeloop.store.dialect import lock_skip_locked
+from judgeloop.store.models import Assignment, Event, Flag, Item, Project, User
+from judgeloop.store.models.work import FLAG_REASONS
+
+DEFAULT_LEASE_MINUTES = 30
+CANDIDATES_PER_TRY = 8
+
+
+def lease_minutes(project: Project) -> int:
+    """How long a lease lasts in this project, in minutes."""
+    return int(project.settings.get("lease_minutes", DEFAULT_LEASE_MINUTES))
+
+
+def take_slot(session: Session, *, item_id: int, redundancy: int) -> bool:
+    """Take one slot of an item if it has one free; return whether it did."""
+    result = session.execute(
+        update(Item)
+        .where(Item.id == item_id, Item.slots_taken < redundancy)
+        .values(slots_taken=Item.slots_taken + 1, is_open=Item.slots_taken + 1 < redundancy)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def free_slot(session: Session, *, item_id: int, redundancy: int) -> None:
+    """Give one slot of an item back (expired or released lease, skip, rejection)."""
+    session.execute(
+        update(Item)
+        .where(Item.id == item_id, Item.slots_taken > 0)
+        .values(slots_taken=Item.slots_taken - 1, is_open=Item.slots_taken - 1 < redundancy)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release_expired_leases(session: Session, *, project: Project) -> int:
+    """Expire the project's leases whose time is up and return their slots; no commit."""
+    now = utcnow()
+    expired = list(
+        session.scalars(
+            select(Assignment).where(
+                Assignment.project_id == project.id,
+                Assignment.state == "leased",
+                Assignment.expires_at < now,
+            )
+        )
+    )
+    for assignment in expired:
+        assignment.state = "expired"
+        free_slot(session, item_id=assignment.item_id, redundancy=project.redundancy)
+    return len(expired)
+
+
+def _candidate_ids(session: Session, project: Project, worker: User, gold: bool) -> list[int]:
+    done_by_worker = exists().where(
+        Assignment.item_id == Item.id,
+        Assignment.worker_id == worker.id,
+        Assignment.state.in_(("leased", "submitted", "skipped")),
+    )
+    query = (
+        select(Item.id)
+        .where(Item.project_id == project.id, Item.is_open, Item.is_gold.is_(gold), ~done_by_worker)
+        .order_by(Item.priority.desc(), Item.id)
+        .limit(CANDIDATES_PER_TRY)
+    )
+    if lock_skip_locked(session):
+        query = query.with_for_update(skip_locked=True, of=Item)
+    return list(session.scalars(query))
+
+
+def lease_next_assignment(session: Session, *, project: Project, worker: User) -> Assignment | None:
+    """Lease the next item this worker should judge, or return None when none is left.
+
+    Gold items are mixed in at the project's gold ratio and look like any other item.
+    Commits the lease.
+    """
+    if member_role(session, project=project, user=worker) is None:
+        raise NotFound(f"no project {project.slug!r}")
+    if project.state != "active":
+        raise Conflict(f"project {project.slug} is {project.state}")
+    release_expired_leases(session, project=project)
+    current = session.scalar(
+        select(Assignment).where(
+            Assignment.project_id == project.id,
+            Assignment.worker_id == worker.id,
+            Assignment.state == "leased",
+        )
+    )
+    if current is not None:
+        session.commit()
+        return current
+    want_gold = project.gold_ratio > 0 and random.random() < project.gold_ratio
+    for gold in (want_gold, not want_gold):
+        for item_id in _candidate_ids(session, project, worker, gold):
+            if take_slot(session, item_id=item_id, redundancy=project.redundancy):
+                assignment = _lease(session, project, worker, item_id)
+                session.commit()
+                return assignment
+    session.commit()
+    return None
+
+
+def _lease(session: Session, project: Project, worker: User, item_id: int) -> Assignment:
+    now = utcnow()
+    expires = now + timedelta(minutes=lease_minutes(project))
+    assignment = session.scalar(
+        select(Assignment).where(Assignment.item_id == item_id, Assignment.worker_id == worker.id)
+    )
+    if assignment is None:
+        assignment = Assignment(project_id=project.id, item_id=item_id, worker_id=worker.id)
+        session.add(assignment)
+    assignment.state, assignment.leased_at, assignment.expires_at = "leased", now, expires
+    session.flush()
+    return assignment
+
+
+def get_assignment(session: Session, *, assignment_id: int, worker: User) -> Assignment:
+    """Return the worker's own assignment, or raise NotFound (also for other workers')."""
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.worker_id != worker.id:
+        raise NotFound(f"no assignment {assignment_id}")
+    return assignment
+
+
+def heartbeat(
+    session: Session, *, assignment_id: int, worker: User, active_seconds: float
+) -> Assignment:
+    """Extend a live lease and record the active time the page measured."""
+    assignment = get_assignment(session, assignment_id=assignment_id, worker=worker)
+    project = session.get(Project, assignment.project_id)
+    if assignment.state != "leased" or project is None:
+        raise Conflict(f"assignment {assignment_id} is {assignment.state}")
+    if assignment.expires_at < utcnow():
+        raise LeaseExpired("this task's lease expired; open the next task")
+    wall = (utcnow() - assignment.leased_at).total_seconds()
+    assignment.active_seconds = max(assignment.active_seconds, min(active_seconds, wall))
+    assignment.expires_at = utcnow() + timedelta(minutes=lease_minutes(project))
+    session.commit()
+    return assignment
+
+
+def end_assignment(
+    session: Session, *, assignment_id: int, worker: User, state: str, reason: str = ""
+) -> Assignment:
+    """Skip (with a reason; never served again) or release (pause) a leased task."""
+    if state not in ("skipped", "released"):
+        raise InvalidInput(f"cannot end an assignment as {state!r}")
+    if state == "skipped" and not reason.strip():
+        raise InvalidInput("say why you skip this task")
+    assignment = get_assignment(session, assignment_id=assignment_id, worker=worker)
+    if assignment.state != "leased":
+        raise Conflict(f"assignment {assignment_id} is {assignment.state}")
+    project = session.get(Project, assignment.project_id)
+    assert project is not None
+    assignment.state, assignment.skip_reason = state, reason.strip()[:2000]
+    free_slot(session, item_id=assignment.item_id, redundancy=project.redundancy)
+    session.add(
+        Event(
+            kind=f"assignment.{state}",
+            actor_id=worker.id,
+            project_id=project.id,
+            payload={"assignment_id": assignment.id, "reason": assignment.skip_reason},
+        )
+    )
+    session.commit()
+    return assignment
+
+
+def flag_item(session: Session, *, item: Item, worker: User, reason: str, note: str = "") -> Flag:
+    """Record a worker's flag on an item (broken prompt, personal data, harmful content)."""
+    if reason not in FLAG_REASONS:
+        raise InvalidInput(f"flag reason must be one of {', '.join(FLAG_REASONS)}, not {reason!r}")
+    project = session.get(Project, item.project_id)
+    if project is None or member_role(session, project=project, user=worker) is None:
+        raise Forbidden("you are not a member of this project")
+    flag = Flag(
+        project_id=item.project_id,
+        item_id=item.id,
+        worker_id=worker.id,
+        reason=reason,
+        note=note.strip()[:2000],
+    )
+    session.add(flag)
+    session.commit()
+    return flag
