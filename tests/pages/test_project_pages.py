@@ -88,7 +88,7 @@ def test_project_page_shows_template_questions_rubric_and_progress(
     client: TestClient, session: Session
 ) -> None:
     owner = make_user(session, role="owner")
-    project = _project(session, owner, description="Rate **answers**.")
+    project = _project(session, owner, description="Rate **answers**.", redundancy=1)
     worker = join(session, project, make_user(session))
     _judge(session, project, worker, "key-bbbbbbbb")
     sign_in(client, owner.email)
@@ -107,7 +107,7 @@ def test_project_page_shows_template_questions_rubric_and_progress(
     assert levels == [("1", "Mostly wrong."), ("2", "Some errors."), ("3", "Entirely correct.")]
     stats = {
         div.select_one("dt").get_text(): div.select_one("dd").get_text()  # type: ignore[union-attr]
-        for div in page.select("#progress-title ~ dl div")
+        for div in page.select("#progress-title ~ dl.stats:not(.stats-small) div")
     }
     assert stats == {
         "Items": "1",
@@ -116,6 +116,7 @@ def test_project_page_shows_template_questions_rubric_and_progress(
         "Judgments": "2",
         "Workers": "1",
         "Median time per task": "30 s",
+        "Flags raised": "0",
     }
 
 

@@ -312,3 +312,17 @@ def test_gold_answers_are_stored_only_as_gold(session: Session, tmp_path: Path) 
     with pytest.raises(InvalidInput) as err:
         import_items(session, project=project, actor=owner, path=bad)
     assert err.value.rows[0].field == "gold.answers.quality.A.value"
+
+
+def test_imported_rows_read_back_like_orm_rows(session: Session, tmp_path: Path) -> None:
+    owner, project = _owner_project(session)
+    path = _write_jsonl(tmp_path / "a.jsonl", [{"prompt": "p", "candidates": ["x"]}])
+    import_items(session, project=project, actor=owner, path=path)
+    session.expire_all()
+    item = session.scalar(select(Item).where(Item.project_id == project.id))
+    assert item is not None
+    assert item.messages is None and item.meta == {} and item.priority == 0
+    assert item.created_at.year >= 2024 and item.import_id is not None
+    assert item.is_open is True and item.slots_taken == 0
+    cand = session.scalar(select(Candidate).where(Candidate.item_id == item.id))
+    assert cand is not None and (cand.key, cand.position, cand.text) == ("A", 0, "x")

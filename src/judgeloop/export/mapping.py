@@ -34,6 +34,7 @@ from judgeloop.export.rows import (
     gold_answer_dicts,
     jsonable,
 )
+from judgeloop.questions.base import NormalizedAnswer, QuestionSpec, validate_answers
 
 __all__ = [
     "CandidateDraft",
@@ -43,7 +44,6 @@ __all__ = [
     "missing_columns",
     "row_to_item_draft",
 ]
-from judgeloop.questions.base import NormalizedAnswer, QuestionSpec, validate_answers
 
 DEFAULT_CANDIDATE_KEYS = tuple(string.ascii_uppercase)
 _KEY_RE = re.compile(r"^[A-Za-z0-9_]{1,20}$")
@@ -60,7 +60,7 @@ class ColumnMapping(BaseModel):
     (`model_columns`, e.g. ``["generator_a", "generator_b"]``); never both.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     prompt: str | None = Field("prompt", description="Column with the prompt text.")
     messages: str | None = Field(
@@ -129,6 +129,12 @@ class ColumnMapping(BaseModel):
     @cached_property
     def _required(self) -> tuple[str, ...]:
         return tuple(self.required_columns())
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Any:
+        """Copy the mapping (with `update` applied), dropping cached derived values."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("_required", None)
+        return copy
 
     def required_columns(self) -> list[str]:
         """Columns every row must have: the ones named explicitly (defaults are optional).

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from judgeloop.errors import Conflict, Forbidden, InvalidInput, LeaseExpired, NotFound
 from judgeloop.services.projects import member_role
+from judgeloop.services.workforce import lease_block_reason
 from judgeloop.store.base import utcnow
 from judgeloop.store.dialect import lock_skip_locked
 from judgeloop.store.models import Assignment, Event, Flag, Item, Project, User
@@ -91,7 +92,8 @@ def lease_next_assignment(session: Session, *, project: Project, worker: User) -
     """Lease the next item this worker should judge, or return None when none is left.
 
     Gold items are mixed in at the project's gold ratio and look like any other item.
-    Commits the lease.
+    Also None when the worker reached the project's daily cap or no longer meets its
+    requirements (``services.workforce.lease_block_reason`` says which). Commits the lease.
     """
     if member_role(session, project=project, user=worker) is None:
         raise NotFound(f"no project {project.slug!r}")
@@ -108,6 +110,11 @@ def lease_next_assignment(session: Session, *, project: Project, worker: User) -
     if current is not None:
         session.commit()
         return current
+    # Workforce rules (services.workforce): at the daily cap, or no longer eligible, the
+    # worker gets no new lease; `lease_block_reason` tells the caller why.
+    if lease_block_reason(session, project=project, worker=worker) is not None:
+        session.commit()
+        return None
     want_gold = project.gold_ratio > 0 and random.random() < project.gold_ratio
     for gold in (want_gold, not want_gold):
         for item_id in _candidate_ids(session, project, worker, gold):

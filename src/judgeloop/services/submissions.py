@@ -12,6 +12,7 @@ from judgeloop.errors import Conflict, LeaseExpired, NotFound
 from judgeloop.questions.base import QuestionSpec, validate_answers
 from judgeloop.schemas.submissions import SubmissionCreate
 from judgeloop.services.items import get_item, item_context
+from judgeloop.services.pay import record_submission_pay
 from judgeloop.services.projects import member_role
 from judgeloop.services.queue import take_slot
 from judgeloop.store.base import utcnow
@@ -28,9 +29,8 @@ def submit_judgment(
     Raises Forbidden (not a member), NotFound (no item), Conflict (judged already, or
     the key belongs to a different post) or InvalidInput (answers, with field paths).
     """
-    existing = _by_key(session, data.submission_key)
-    if existing is not None:
-        return _replayed(existing, worker, data), False
+    if (replayed := _replay(session, worker, data)) is not None:
+        return replayed, False
     item = get_item(session, data.item_id)
     project = session.get(Project, item.project_id)
     if project is None or member_role(session, project=project, user=worker) is None:
@@ -41,7 +41,13 @@ def submit_judgment(
     answers = validate_answers(
         questions, [a.model_dump() for a in data.answers], item_context(session, item)
     )
-    assignment = _claim_slot(session, project, item, worker, data.assignment_id, source)
+    try:
+        assignment = _claim_slot(session, project, item, worker, data.assignment_id, source)
+    except Conflict:
+        # A concurrent retry of this very post may have just submitted the item: replay it.
+        if (replayed := _replay(session, worker, data)) is None:
+            raise
+        return replayed, False
     submission = Submission(
         submission_key=data.submission_key,
         project_id=project.id,
@@ -60,10 +66,9 @@ def submit_judgment(
     except IntegrityError:
         # A concurrent retry with the same key won the race: return its row.
         session.rollback()
-        existing = _by_key(session, data.submission_key)
-        if existing is None:
+        if (replayed := _replay(session, worker, data)) is None:
             raise
-        return _replayed(existing, worker, data), False
+        return replayed, False
     session.add_all(
         Judgment(
             submission_id=submission.id,
@@ -83,6 +88,7 @@ def submit_judgment(
             payload={"submission_id": submission.id, "item_id": item.id, "source": source},
         )
     )
+    record_submission_pay(session, submission=submission, assignment=assignment)
     session.commit()
     return submission, True
 
@@ -126,6 +132,16 @@ def _claim_slot(
 
 def _by_key(session: Session, key: str) -> Submission | None:
     return session.scalar(select(Submission).where(Submission.submission_key == key))
+
+
+def _replay(session: Session, worker: User, data: SubmissionCreate) -> Submission | None:
+    """Return the stored submission of a retried post (ending the read), None for a new one."""
+    existing = _by_key(session, data.submission_key)
+    if existing is None:
+        return None
+    replayed = _replayed(existing, worker, data)
+    session.commit()  # end the read: on SQLite it holds the write lock (BEGIN IMMEDIATE)
+    return replayed
 
 
 def _replayed(existing: Submission, worker: User, data: SubmissionCreate) -> Submission:

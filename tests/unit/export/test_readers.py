@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -226,3 +227,62 @@ def test_hf_dataset_dict_uses_train_split(tmp_path: Path) -> None:
     )
     dd.save_to_disk(str(tmp_path / "dd"))
     assert _rows(tmp_path / "dd") == [(1, {"prompt": "t"})]
+
+
+def test_read_ahead_keeps_order_and_reraises() -> None:
+    from judgeloop.export.rows import read_ahead
+
+    assert list(read_ahead(iter(range(10)), depth=2)) == list(range(10))
+
+    def broken() -> Iterator[int]:
+        yield 1
+        raise InvalidInput("boom")
+
+    got = []
+    with pytest.raises(InvalidInput, match="boom"):
+        for value in read_ahead(broken()):
+            got.append(value)
+    assert got == [1]
+
+
+def test_read_ahead_stops_its_thread_when_the_consumer_stops() -> None:
+    import threading
+
+    from judgeloop.export.rows import read_ahead
+
+    closed = []
+
+    def endless() -> Iterator[int]:
+        try:
+            n = 0
+            while True:
+                n += 1
+                yield n
+        finally:
+            closed.append(True)
+
+    stream = read_ahead(endless(), depth=1)
+    assert next(stream) == 1
+    stream.close()
+    assert closed == [True]
+    assert not any(t.name == "judgeloop-read-ahead" for t in threading.enumerate())
+
+
+def test_convert_rows_batches_and_rejects(tmp_path: Path) -> None:
+    from judgeloop.errors import RowError
+    from judgeloop.export.rows import convert_rows
+
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"n": 1}\n{"n": -1}\n{oops\n{"n": 3}\n')
+    rejected: list[tuple[int, object]] = []
+
+    def convert(row: dict[str, object], line: int) -> object:
+        return [RowError(line, "n", "negative")] if row["n"] == -1 else row["n"]  # type: ignore[operator]
+
+    batches = list(
+        convert_rows(
+            read_rows(path), convert, lambda line, errs, raw: rejected.append((line, raw)), 2
+        )
+    )
+    assert batches == [(2, [1]), (2, [3])]
+    assert rejected == [(2, {"n": -1}), (3, "{oops\n")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from judgeloop.web.api import (
+    assessments,
     auth,
     exports,
     imports,
@@ -14,8 +15,11 @@ from judgeloop.web.api import (
     submissions,
     tasks,
     users,
+    workforce,
 )
 
 router = APIRouter()
 for _module in (auth, users, presets, projects, items, tasks, submissions, imports, exports):
+    router.include_router(_module.router)
+for _module in (workforce, assessments):  # profiles, matching, assessments (issue 4)
     router.include_router(_module.router)

@@ -9,12 +9,32 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from judgeloop.web.pages import auth, projects
+from judgeloop.web.pages import (
+    account,
+    assessments,
+    auth,
+    imports,
+    matches,
+    owner,
+    projects,
+    review,
+    work,
+    work_actions,
+)
 from judgeloop.web.pages.headers import SecurityHeadersMiddleware
 from judgeloop.web.pages.templating import render_error_page
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
+# Before projects: /projects/new must not be taken for a project slug.
+router.include_router(owner.router)
+router.include_router(imports.router)
+router.include_router(review.router)
 router.include_router(projects.router)
+router.include_router(work.router)
+router.include_router(work_actions.router)
+# The workforce (issue 4): sign-up, profile, assessments, projects for you.
+for _module in (account, assessments, matches):
+    router.include_router(_module.router)
 
 __all__ = ["SecurityHeadersMiddleware", "render_error_page", "router"]

@@ -17,14 +17,21 @@ from judgeloop.services.projects import (
     member_role,
     project_progress,
 )
+from judgeloop.services.reviews import flag_summary, submission_state_counts
 from judgeloop.store.models import Project, User
 from judgeloop.web.deps import CurrentUser, DbSession
 from judgeloop.web.pages.templating import page_router, render_page
-from judgeloop.web.policies import ROLE_PERMS, Perm, project_access
+from judgeloop.web.policies import PROJECT_CREATORS, ROLE_PERMS, Perm, ProjectAccess, project_access
 
 router = page_router()
 
-IMPORT_DOCS_URL = "/api/v1/docs"
+LATEST_FLAGS = 10
+FLAG_LABELS = {
+    "broken_prompt": "Broken prompt",
+    "personal_data": "Personal data",
+    "harmful_content": "Harmful content",
+    "other": "Other",
+}
 
 
 @dataclass(frozen=True)
@@ -136,30 +143,54 @@ def _project_rows(session: Session, user: User) -> list[ProjectRow]:
 @router.get("/projects")
 def projects_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     """List the projects the user may see, with their progress where the role allows."""
-    rows = _project_rows(session, user)
-    return render_page(request, "pages/projects.html", {"rows": rows}, user=user)
+    context = {"rows": _project_rows(session, user), "can_create": user.role in PROJECT_CREATORS}
+    return render_page(request, "pages/projects.html", context, user=user)
+
+
+def dashboard(session: Session, access: ProjectAccess) -> dict[str, Any]:
+    """What the project page adds for owners, admins and reviewers: progress, reviews, flags.
+
+    Args:
+        session: Database session.
+        access: The caller's access to the project.
+
+    Returns:
+        ``progress``, ``states`` (submissions per state) and ``flags`` (a FlagSummary);
+        None for each when the caller's role does not see progress.
+    """
+    if not access.can(Perm.READ_PROGRESS):
+        return {"progress": None, "states": None, "flags": None}
+    project = access.project
+    return {
+        "progress": project_progress(session, project=project),
+        "states": submission_state_counts(session, project=project),
+        "flags": flag_summary(session, project=project, latest=LATEST_FLAGS),
+    }
 
 
 @router.get("/projects/{slug}")
 def project_page(request: Request, slug: str, session: DbSession, user: CurrentUser) -> Response:
     """Show one project: template, questions, rubric, current guidelines and progress."""
     access = project_access(session, user=user, ref=slug)
+    context = _project_context(session, access)
+    return render_page(request, "pages/project.html", context, user=user)
+
+
+def _project_context(session: Session, access: ProjectAccess) -> dict[str, Any]:
     project = access.project
     versions = list_guidelines(session, project=project)
     current = next((g for g in versions if g.version == project.guideline_version), None)
     names = {str(d["key"]): str(d["name"]) for d in project.rubric}
-    progress = None
-    if access.can(Perm.READ_PROGRESS):
-        progress = project_progress(session, project=project)
-    context = {
+    return {
         "project": project,
         "role": access.role,
         "template": template_title(project),
         "questions": [question_view(q, names) for q in project.questions],
         "rubric": rubric_view(project.rubric),
         "guidelines": current,
-        "progress": progress,
+        **dashboard(session, access),
+        "flag_labels": FLAG_LABELS,
         "can_import": access.can(Perm.IMPORT),
-        "import_docs_url": IMPORT_DOCS_URL,
+        "can_edit_guidelines": access.can(Perm.EDIT_GUIDELINES),
+        "can_review": access.can(Perm.READ_ALL_SUBMISSIONS),
     }
-    return render_page(request, "pages/project.html", context, user=user)
