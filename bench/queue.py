@@ -57,10 +57,11 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from judgeloop.schemas.accounts import UserCreate  # noqa: E402
 from judgeloop.schemas.projects import ProjectCreate  # noqa: E402
-from judgeloop.services.accounts import create_api_token, create_user  # noqa: E402
+from judgeloop.services.accounts import create_api_token, create_user, hash_password  # noqa: E402
 from judgeloop.services.projects import add_member, create_project  # noqa: E402
 from judgeloop.store.engine import make_engine, make_sessionmaker  # noqa: E402
 from judgeloop.store.migrate import upgrade  # noqa: E402
+from judgeloop.store.models import User  # noqa: E402
 
 
 def _load_import_export() -> Any:
@@ -284,10 +285,16 @@ def setup_judgeloop(
             owner=owner,
             data=ProjectCreate(slug=SLUG, name="Queue bench", questions=QUESTIONS, redundancy=1),
         )
+        # Worker accounts as create_user makes them, but with one argon2 hash shared by
+        # all (hashing 64 passwords costs seconds and measures nothing here).
+        password_hash = hash_password("x" * 12)
         tokens = []
         for w in range(k):
-            email = f"worker{w}@bench.invalid"
-            user = create_user(session, data=UserCreate(email=email, password="x" * 12))
+            user = User(
+                email=f"worker{w}@bench.invalid", role="worker", password_hash=password_hash
+            )
+            session.add(user)
+            session.flush()
             add_member(session, project=project, user=user, role="worker")
             tokens.append(create_api_token(session, user=user, name="bench")[1])
         project_id = project.id

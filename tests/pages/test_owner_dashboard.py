@@ -80,7 +80,7 @@ def test_worker_sees_no_dashboard_and_no_owner_links(client: TestClient, session
     page = soup(client.get(f"/projects/{project.slug}"))
     assert page.find(id="flags") is None and page.find(id="review-stats") is None
     hrefs = {a["href"] for a in page.select("a")}
-    assert f"/projects/{project.slug}/guidelines" in hrefs
+    assert f"/projects/{project.slug}/guidelines" in hrefs and "/work/feedback" in hrefs
     for path in ("import", "submissions", "guidelines/edit"):
         assert f"/projects/{project.slug}/{path}" not in hrefs
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from judgeloop.errors import Conflict, InvalidInput, JudgeloopError, NotFound
+from judgeloop.schemas.workforce import Requirements
 from judgeloop.services.assessments import is_active
 from judgeloop.services.projects import add_member, member_role
 from judgeloop.services.queue import end_assignment
@@ -105,16 +106,18 @@ def projects_for_you(session: Session, *, worker: User) -> list[Match]:
     projects = session.scalars(
         select(Project).where(Project.state == "active").order_by(Project.id)
     )
+    facts = _WorkerFacts(session, worker)
     matches = []
     for project in projects:
         member = project.id in member_of or project.owner_id == worker.id
-        if not member and not project_requirements(project).open:
+        req = project_requirements(project)
+        if not member and not req.open:
             continue
         matches.append(
             Match(
                 project=project,
                 member=member,
-                eligibility=check_eligibility(session, project=project, worker=worker),
+                eligibility=facts.evaluate(req),
                 open_items=open_items(session, project=project),
                 pay=pay_label(session, project=project),
                 daily_cap=daily_cap(project),
@@ -122,6 +125,28 @@ def projects_for_you(session: Session, *, worker: User) -> list[Match]:
             )
         )
     return sorted(matches, key=Match.sort_key, reverse=True)
+
+
+class _WorkerFacts:
+    """One worker's profile, qualifications and (when asked) quality, read once."""
+
+    def __init__(self, session: Session, worker: User) -> None:
+        self.session, self.worker = session, worker
+        self.profile = session.scalar(
+            select(WorkerProfile).where(WorkerProfile.user_id == worker.id)
+        )
+        self.held = _active_names(session, [worker.id]).get(worker.id, set())
+        self._quality: list[float | None] = []
+
+    def quality(self) -> float | None:
+        if not self._quality:
+            found = worker_qualities(self.session, [self.worker.id]).get(self.worker.id)
+            self._quality.append(found)
+        return self._quality[0]
+
+    def evaluate(self, req: Requirements) -> Eligibility:
+        quality = self.quality() if req.min_quality is not None else None
+        return evaluate(req, self.profile, self.held, quality)
 
 
 @dataclass

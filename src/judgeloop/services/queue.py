@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Select, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from judgeloop.errors import Conflict, Forbidden, InvalidInput, LeaseExpired, NotFound
@@ -25,6 +25,7 @@ from judgeloop.store.models.work import FLAG_REASONS
 
 DEFAULT_LEASE_MINUTES = 30
 CANDIDATES_PER_TRY = 8
+MAX_PRIORITY_LEVELS = 32
 
 
 def lease_minutes(project: Project) -> int:
@@ -72,20 +73,53 @@ def release_expired_leases(session: Session, *, project: Project) -> int:
 
 
 def _candidate_ids(session: Session, project: Project, worker: User, gold: bool) -> list[int]:
+    """Return a few open items this worker has not had, highest priority first, then oldest.
+
+    Priority levels are walked from the top one at a time (MAX over the index, then an
+    ascending range scan of that level), so both steps are index seeks: no sort, and no
+    cost that grows with the number of items.
+    """
+    # The bare `items.is_open` (not `= 1`) is what lets SQLite use the partial index.
+    open_items = (Item.project_id == project.id, text("items.is_open"), Item.is_gold == gold)
     done_by_worker = exists().where(
         Assignment.item_id == Item.id,
         Assignment.worker_id == worker.id,
         Assignment.state.in_(("leased", "submitted", "skipped")),
     )
-    query = (
-        select(Item.id)
-        .where(Item.project_id == project.id, Item.is_open, Item.is_gold.is_(gold), ~done_by_worker)
-        .order_by(Item.priority.desc(), Item.id)
-        .limit(CANDIDATES_PER_TRY)
-    )
-    if lock_skip_locked(session):
-        query = query.with_for_update(skip_locked=True, of=Item)
-    return list(session.scalars(query))
+    ceiling: int | None = None
+    for _ in range(MAX_PRIORITY_LEVELS):
+        top = select(func.max(Item.priority)).where(*open_items)
+        if ceiling is not None:
+            top = top.where(Item.priority < ceiling)
+        level = session.scalar(top)
+        if level is None:
+            return []
+        query = (
+            select(Item.id)
+            .where(*open_items, Item.priority == level, ~done_by_worker)
+            .order_by(Item.id)
+            .limit(CANDIDATES_PER_TRY)
+        )
+        ids = _lock_candidates(session, query)
+        if ids:
+            return ids
+        ceiling = level
+    return []
+
+
+def _lock_candidates(session: Session, query: Select[int]) -> list[int]:
+    """Run the candidate query, locking rows on PostgreSQL.
+
+    SKIP LOCKED hands concurrent workers different items; when every candidate is
+    locked by someone else, wait for the first one instead of reporting "no task" (the
+    lock holder may give its slot back, and the row is re-checked when the lock frees).
+    """
+    if not lock_skip_locked(session):
+        return list(session.scalars(query))
+    ids = list(session.scalars(query.with_for_update(skip_locked=True, of=Item)))
+    if ids:
+        return ids
+    return list(session.scalars(query.limit(1).with_for_update(of=Item)))
 
 
 def lease_next_assignment(session: Session, *, project: Project, worker: User) -> Assignment | None:
@@ -99,7 +133,8 @@ def lease_next_assignment(session: Session, *, project: Project, worker: User) -
         raise NotFound(f"no project {project.slug!r}")
     if project.state != "active":
         raise Conflict(f"project {project.slug} is {project.state}")
-    release_expired_leases(session, project=project)
+    if release_expired_leases(session, project=project):
+        session.commit()  # hold no item locks while waiting for other workers' locks
     current = session.scalar(
         select(Assignment).where(
             Assignment.project_id == project.id,

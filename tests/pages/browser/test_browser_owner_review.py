@@ -167,6 +167,7 @@ def _create_project(w: Watch) -> None:
     assert page.locator("#slug-error").is_visible()
     assert page.get_by_label("A/B comparison").is_checked()
     w.shot("owner-new-project.png")
+    w.fits()
     page.get_by_label("Slug").fill("chat-ab")
     page.get_by_role("button", name="Create project").click()
     page.wait_for_url(f"{w.base}/projects/chat-ab")
@@ -283,6 +284,7 @@ def test_reviewer_rejects_and_worker_reads_the_feedback(
     reviewer = Watch(browser, review_app["base"])
     reviewer.sign_in("reviewer@example.org", "/projects/chat-ab/submissions")
     reviewer.shot("review-list.png")
+    reviewer.fits()
     reviewer.page.get_by_role("link", name=f"#{sid}").click()
     page = reviewer.page
     page.wait_for_url(f"{reviewer.base}/review/submissions/{sid}")

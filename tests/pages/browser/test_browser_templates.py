@@ -502,6 +502,7 @@ def test_hostile_task_is_inert_fits_390px_and_keys_work(live: dict[str, Any], pa
     assert page.locator("#guidelines-dialog").get_by_role("link", name="real link").is_visible()
     page.keyboard.press("Escape")
     tab_to(page, why_sel("a.preference"))
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
     page.keyboard.type("g?")  # typing: no overlay opens
     assert not page.is_visible("#guidelines-dialog") and not page.is_visible("#help-dialog")
 

@@ -206,9 +206,7 @@ def save_attempt_item(
 ) -> Response:
     """Save the answers to one item and go on; when the time is up, show the result."""
     assessment, attempt = _attempt(session, user, slug, attempt_id)
-    item = session.get(Item, item_id) if item_id in attempt_item_ids(attempt) else None
-    if item is None:
-        raise NotFound(f"no item {item_id} in this attempt")
+    item = _attempt_item(session, attempt, item_id)
     late = finish_if_late(session, attempt, grace_s=GRACE_S)
     rows = [] if late else _save(session, attempt, item, form)
     if rows and not finish_if_late(session, attempt):
@@ -217,6 +215,13 @@ def save_attempt_item(
             request, session, user, assessment, attempt, item=item, values=values, rows=rows
         )
     return _next(session, assessment, attempt)
+
+
+def _attempt_item(session: Session, attempt: AssessmentAttempt, item_id: int) -> Item:
+    item = session.get(Item, item_id) if item_id in attempt_item_ids(attempt) else None
+    if item is None:
+        raise NotFound(f"no item {item_id} in this attempt")
+    return item
 
 
 def _next(session: Session, assessment: Assessment, attempt: AssessmentAttempt) -> Response:

@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from judgeloop.services.projects import list_projects, member_role
 from judgeloop.services.queue import lease_next_assignment
+from judgeloop.services.workforce import lease_block_reason
 from judgeloop.store.models import Item, Project, User
 from judgeloop.web.deps import CurrentUser, DbSession
 from judgeloop.web.forms import FormValues
@@ -82,8 +83,9 @@ def next_task(request: Request, slug: str, session: DbSession, user: CurrentUser
     """Lease the next task and open it; when none is left, say that all is done."""
     access = project_access(session, user=user, ref=slug, perm=Perm.SUBMIT)
     assignment = lease_next_assignment(session, project=access.project, worker=user)
-    if assignment is None:
-        context = {"project": access.project}
+    if assignment is None:  # none left, or the worker may take none now (and why)
+        reason = lease_block_reason(session, project=access.project, worker=user)
+        context = {"project": access.project, "reason": reason}
         return render_page(request, "pages/work_done.html", context, user=user)
     return RedirectResponse(f"/work/assignments/{assignment.id}", status_code=303)
 

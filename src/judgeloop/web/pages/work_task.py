@@ -30,7 +30,6 @@ from judgeloop.web.pages.work_views import (
     build_question_views,
     owner_markdown,
     problem_summary,
-    rewrite_source,
     text_sources,
     widget_scripts,
 )
@@ -121,7 +120,6 @@ def task_context(
         "guidelines": guidelines,
         "guidelines_html": owner_markdown(guidelines.body) if guidelines else "",
         "texts": text_sources(questions, task.view),
-        "sources": {q.key: rewrite_source(q, task.view) for q in questions if q.kind == "text"},
         "scripts": widget_scripts(questions),
         "content_warning": bool(task.project.settings.get("content_warning")),
         "flag_labels": FLAG_LABELS,

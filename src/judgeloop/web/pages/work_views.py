@@ -203,6 +203,12 @@ class QuestionView:
         """The question's help, rendered (safe) Markdown."""
         return owner_markdown(self.spec.help)
 
+    def source_key(self, item: ItemView) -> str:
+        """The candidate a rewrite starts from ('' for other questions, or no candidate)."""
+        if self.spec.kind != "text" or self.config.mode != "rewrite":
+            return ""
+        return rewrite_source(self, item)
+
     @property
     def number_input(self) -> bool:
         """Whether a rating scale is long enough to be typed rather than picked."""

@@ -27,6 +27,13 @@ def _id_and_created() -> list[sa.Column[object]]:
 
 def upgrade() -> None:
     """Apply this revision."""
+    _create_worker_profiles()
+    _create_assessments()
+    _create_assessment_attempts()
+    _create_qualifications()
+
+
+def _create_worker_profiles() -> None:
     op.create_table(
         "worker_profiles",
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -57,6 +64,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_worker_profiles")),
         sa.UniqueConstraint("user_id", name=op.f("uq_worker_profiles_user_id")),
     )
+
+
+def _create_assessments() -> None:
     op.create_table(
         "assessments",
         sa.Column("project_id", sa.Integer(), nullable=True),
@@ -88,6 +98,9 @@ def upgrade() -> None:
     with op.batch_alter_table("assessments", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_assessments_owner_id"), ["owner_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_assessments_project_id"), ["project_id"], unique=False)
+
+
+def _create_assessment_attempts() -> None:
     op.create_table(
         "assessment_attempts",
         sa.Column("assessment_id", sa.Integer(), nullable=False),
@@ -128,6 +141,9 @@ def upgrade() -> None:
             ["worker_id", "assessment_id"],
             unique=False,
         )
+
+
+def _create_qualifications() -> None:
     op.create_table(
         "qualifications",
         sa.Column("worker_id", sa.Integer(), nullable=False),
