@@ -259,7 +259,13 @@ class Setup:
 
 
 def setup_judgeloop(
-    backend: str, pg_url: str, n: int, k: int, texts: Texts, index: str = "as migrated"
+    backend: str,
+    pg_url: str,
+    n: int,
+    k: int,
+    texts: Texts,
+    index: str = "as migrated",
+    done: float = 0.0,
 ) -> Setup:
     """Build a migrated database with one project, `n` open items and `k` member workers."""
     start = time.perf_counter()
@@ -302,8 +308,47 @@ def setup_judgeloop(
         _insert_items_postgres(engine, project_id, n, texts)
     else:
         _insert_items_sqlite(engine, project_id, n, texts)
+    if done:
+        _mark_done(engine, project_id, int(n * done), k)
     engine.dispose()
     return Setup(url, project_id, tokens, time.perf_counter() - start)
+
+
+def _mark_done(engine: Engine, project_id: int, m: int, k: int) -> None:
+    """Close the project's first `m` items as judged, each by one of the `k` workers.
+
+    The queue sees done work through `items.is_open` and `assignments`, so that is what
+    is written (no submissions): 'next' then runs against a project well under way.
+    """
+    now: Any = datetime.now(UTC)
+    if engine.dialect.name == "sqlite":
+        now = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    params = {"p": project_id, "m": m, "k": k, "now": now}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE items SET is_open = false, slots_taken = 1 WHERE project_id = :p "
+                "AND id < (SELECT min(id) FROM items WHERE project_id = :p) + :m"
+            ),
+            params,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO assignments (project_id, item_id, worker_id, state, leased_at, "
+                "expires_at, active_seconds, skip_reason, created_at) "
+                "SELECT :p, items.id, w.first + items.id % :k, 'submitted', :now, :now, 0, '', "
+                ":now FROM items, (SELECT min(user_id) AS first FROM project_members "
+                "WHERE project_id = :p AND role = 'worker') AS w "
+                "WHERE items.project_id = :p AND NOT items.is_open"
+            ),
+            params,
+        )
+    if engine.dialect.name == "postgresql":
+        admin = create_engine(engine.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:  # what autovacuum would have done by then
+            conn.execute(text("VACUUM ANALYZE items"))
+            conn.execute(text("VACUUM ANALYZE assignments"))
+        admin.dispose()
 
 
 # ---------------------------------------------------------------- load
@@ -748,7 +793,10 @@ def _checks(r: dict[str, Any]) -> str:
 
 def report(results: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     ls = next((r for r in results if r["system"] == "Label Studio"), None)
-    table = Table(title=f"Task queue: K workers over HTTP looping 'next, submit' for {seconds:g} s")
+    title = f"Task queue: K workers over HTTP looping 'next, submit' for {seconds:g} s"
+    if any(r.get("queue_index", "as migrated") != "as migrated" for r in results):
+        title += " (ix_items_queue rebuilt with priority DESC)"
+    table = Table(title=title)
     table.add_column("system")
     table.add_column("db")
     for col in ("items", "K", "judgments", "judgments/s", "vs LS"):
@@ -765,7 +813,8 @@ def report(results: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
         table.add_row(
             r["system"],
             {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[r["backend"]],
-            f"{r['items']:,}",
+            f"{r['items']:,}"
+            + (f" ({r['done_before'] / r['items']:.0%} done)" if r.get("done_before") else ""),
             str(r["workers"]),
             f"{r['judgments']:,}",
             f"{r['judgments_per_s']:,.1f}",
@@ -828,6 +877,14 @@ def main() -> None:
     parser.add_argument("--pg-url", default=PG_URL, help="Database to drop and create again.")
     parser.add_argument("--label-studio", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument(
+        "--done",
+        type=float,
+        default=0.0,
+        help="Fraction of the items already judged before the run (closed, with an "
+        "assignment each spread over the workers), to measure 'next' in a project well "
+        "under way. Default 0.",
+    )
+    parser.add_argument(
         "--desc-index",
         action="store_true",
         help="Measure the proposed fix: rebuild ix_items_queue as (project_id, is_gold, "
@@ -845,15 +902,16 @@ def main() -> None:
     index = "priority DESC (proposed)" if args.desc_index else "as migrated"
     for backend in args.backends:
         for n in args.sizes:
-            setup = setup_judgeloop(backend, args.pg_url, n, max(args.workers), texts, index)
+            setup = setup_judgeloop(
+                backend, args.pg_url, n, max(args.workers), texts, index, args.done
+            )
             console.print(
                 f"\\[{backend}] {n:,} items, {max(args.workers)} workers: built in "
                 f"{setup.seconds:.1f} s (not measured)"
             )
             for k in args.workers:
-                results.append(
-                    run_judgeloop(backend, args.pg_url, setup, n, k, args.seconds, index)
-                )
+                result = run_judgeloop(backend, args.pg_url, setup, n, k, args.seconds, index)
+                results.append({**result, "done_before": int(n * args.done)})
             _drop(backend, setup.template)
     summary = report(results, args.seconds)
     out = {
@@ -864,8 +922,11 @@ def main() -> None:
         "results": results,
         **summary,
     }
-    (OUT / "queue.json").write_text(json.dumps(out, indent=2, default=str))
-    console.print(f"written to {OUT / 'queue.json'}")
+    name = "queue" + ("-desc-index" if args.desc_index else "")
+    name += f"-done{round(args.done * 100)}" if args.done else ""
+    path = OUT / f"{name}.json"
+    path.write_text(json.dumps(out, indent=2, default=str))
+    console.print(f"written to {path}")
     if not all(r["checks_ok"] for r in results if r["system"] == "judgeloop"):
         raise SystemExit("a judgeloop run failed its checks")
     if any(r["errors"] for r in results if r["system"] == "judgeloop"):

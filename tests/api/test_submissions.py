@@ -34,7 +34,7 @@ def test_submit_creates_then_replays(api: Api, session: Session) -> None:
     assert again.status_code == 200
     assert again.json()["id"] == created["id"]
     assert again.json()["created"] is False
-    count = session.scalar(select(func.count()).select_from(Submission))
+    count = session.scalar(select(func.count()).where(Submission.item_id == item.id))
     assert count == 1
 
 

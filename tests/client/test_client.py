@@ -191,7 +191,7 @@ def test_lost_response_is_retried_with_the_same_key(
     assert len(posts) == 2
     assert posts[0].content == posts[1].content
     assert sub.created is False
-    count = session.scalar(select(func.count()).select_from(Submission))
+    count = session.scalar(select(func.count()).where(Submission.item_id == item.id))
     assert count == 1
 
 

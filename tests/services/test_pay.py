@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import threading
-import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -34,7 +33,6 @@ from judgeloop.services.submissions import submit_judgment
 from judgeloop.store.base import utcnow
 from judgeloop.store.engine import make_sessionmaker
 from judgeloop.store.models import (
-    Assignment,
     Event,
     LedgerEntry,
     PayoutStatement,
@@ -375,19 +373,6 @@ def test_reconcile_finds_a_payout_without_a_paid_statement(session: Session) -> 
     assert [d.check for d in report.differences] == ["payout"]
 
 
-def _lease_patiently(
-    session: Session, project: Project | None, worker: User | None
-) -> Assignment | None:
-    """Lease, asking again a few times: on PostgreSQL an item locked by another worker's
-    lease is skipped, so 'none' can mean 'all busy right now' near the end of the work."""
-    assert project is not None and worker is not None
-    for _ in range(20):
-        if assignment := lease_next_assignment(session, project=project, worker=worker):
-            return assignment
-        time.sleep(0.02)
-    return None
-
-
 Results = list[tuple[str, int, bool]]
 
 
@@ -409,7 +394,7 @@ def _pair(
                 s.commit()  # on SQLite even a read holds the write lock until it ends
                 while True:
                     if role == 0:
-                        a = _lease_patiently(s, proj, worker)
+                        a = lease_next_assignment(s, project=proj, worker=worker)  # type: ignore[arg-type]
                         key = uuid.uuid4().hex
                         shared["data"] = _data(a.item_id, a.id, key, 3) if a else None
                     barrier.wait()

@@ -56,7 +56,11 @@ def test_items_collect_exactly_k_judgments(session: Session) -> None:
             submit_judgment(session, worker=worker, data=_answer(a))
             done += 1
     assert done == 4
-    counts = session.execute(select(Submission.item_id, func.count()).group_by(Submission.item_id))
+    counts = session.execute(
+        select(Submission.item_id, func.count())
+        .where(Submission.project_id == project.id)
+        .group_by(Submission.item_id)
+    )
     assert {n for _, n in counts} == {2}
 
 

@@ -47,7 +47,7 @@ def test_retry_with_same_key_adds_nothing(session: Session) -> None:
     again, created2 = submit_judgment(session, worker=worker, data=_post(item.id, 3))
     assert (created1, created2) == (True, False)
     assert first.id == again.id
-    count = session.scalar(select(func.count()).select_from(Submission))
+    count = session.scalar(select(func.count()).where(Submission.item_id == item.id))
     assert count == 1
 
 
@@ -59,7 +59,7 @@ def test_out_of_scale_names_the_field(session: Session) -> None:
         submit_judgment(session, worker=worker, data=_post(item.id, 9))
     assert err.value.rows[0].field == "answers.quality.value"
     assert "outside the scale" in err.value.rows[0].reason
-    assert session.scalar(select(func.count()).select_from(Submission)) == 0
+    assert session.scalar(select(func.count()).where(Submission.item_id == item.id)) == 0
 
 
 def test_non_member_cannot_submit(session: Session) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from judgeloop.cli import data, db, demo, projects, serve, users
+from judgeloop.cli import data, db, demo, pay, projects, serve, users
 from judgeloop.cli.context import CliState
 
 app = typer.Typer(
@@ -35,6 +35,7 @@ def _global_options(
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="user")
 app.add_typer(projects.app, name="project")
+app.add_typer(pay.app, name="pay")
 app.command("init")(db.init_cli)
 app.command("serve")(serve.serve_cli)
 app.command("demo")(demo.demo_cli)

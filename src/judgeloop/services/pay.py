@@ -11,7 +11,6 @@ both are re-exported here.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -20,15 +19,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from judgeloop.errors import Conflict, InvalidInput, NotFound
+from judgeloop.errors import InvalidInput
 from judgeloop.services.pay_ledger import (
     VERDICT_STATES,
+    check_currency,
     earn_entry,
     earned_micros,
+    entry_by_key,
     lock_worker,
     paid_seconds,
     plan_moves,
     require_owner,
+    same_or_conflict,
     stated_micros,
     submission_sums,
     target_micros,
@@ -73,15 +75,17 @@ __all__ = [
     "statement_csv",
 ]
 
-CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
-
-def check_currency(currency: str) -> str:
-    """Return the ISO 4217 code in upper case, or raise InvalidInput."""
-    code = currency.strip().upper()
-    if not CURRENCY_CODE.match(code):
-        raise InvalidInput(f"currency must be an ISO 4217 code such as USD, not {currency!r}")
-    return code
+def _checked_rate(mode: str, rate: Decimal, hourly_cap_seconds: int | None) -> int:
+    """Return the rate in micro-units once mode, rate and cap are known to be valid."""
+    if mode not in PAY_MODES:
+        raise InvalidInput(f"pay mode must be one of {', '.join(PAY_MODES)}, not {mode!r}")
+    rate_micros = to_micros(rate)
+    if rate_micros < 0:
+        raise InvalidInput("the rate may not be negative")
+    if hourly_cap_seconds is not None and hourly_cap_seconds <= 0:
+        raise InvalidInput("the hourly cap must be a positive number of seconds")
+    return rate_micros
 
 
 def set_pay_terms(
@@ -118,13 +122,7 @@ def set_pay_terms(
         InvalidInput: An unknown mode, a negative rate, a bad currency or cap.
     """
     require_owner(session, project=project, actor=actor)
-    if mode not in PAY_MODES:
-        raise InvalidInput(f"pay mode must be one of {', '.join(PAY_MODES)}, not {mode!r}")
-    rate_micros = to_micros(rate)
-    if rate_micros < 0:
-        raise InvalidInput("the rate may not be negative")
-    if hourly_cap_seconds is not None and hourly_cap_seconds <= 0:
-        raise InvalidInput("the hourly cap must be a positive number of seconds")
+    rate_micros = _checked_rate(mode, rate, hourly_cap_seconds)
     terms = PayTerms(
         project_id=project.id,
         mode=mode,
@@ -222,10 +220,7 @@ def on_submission_reviewed(
     locked = stated_micros(session, submission.id) > 0
     target = target_micros(mode, earn.amount_micros, state, locked)
     if state == "rejected" and locked and approved > 0:
-        payload = {"submission_id": submission.id, "amount": str(from_micros(approved))}
-        kept = Event(kind="pay.kept_after_statement", project_id=submission.project_id)
-        kept.payload = payload
-        session.add(kept)
+        _journal_kept(session, submission, approved)
     entries = []
     for n, (kind, status, micros) in enumerate(plan_moves((pending, approved), target)):
         entry = LedgerEntry(
@@ -245,6 +240,13 @@ def on_submission_reviewed(
         entries.append(entry)
     session.flush()
     return entries
+
+
+def _journal_kept(session: Session, submission: Submission, micros: int) -> None:
+    """Say that a rejected submission keeps money already put on a payout statement."""
+    kept = Event(kind="pay.kept_after_statement", project_id=submission.project_id)
+    kept.payload = {"submission_id": submission.id, "amount": str(from_micros(micros))}
+    session.add(kept)
 
 
 def add_bonus(
@@ -327,9 +329,9 @@ def _owner_entry(
         source="owner",
         actor_id=actor.id,
     )
-    existing = _by_key(session, key)
+    existing = entry_by_key(session, key)
     if existing is not None:
-        return _same_or_conflict(existing, entry)
+        return same_or_conflict(existing, entry)
     lock_worker(session, worker.id)
     if entry.amount_micros < 0:
         room = unstated_micros(
@@ -348,10 +350,10 @@ def _append_owner_entry(session: Session, entry: LedgerEntry) -> LedgerEntry:
         session.flush()
     except IntegrityError:
         session.rollback()
-        existing = _by_key(session, entry.idempotency_key)
+        existing = entry_by_key(session, entry.idempotency_key)
         if existing is None:
             raise
-        return _same_or_conflict(existing, entry)
+        return same_or_conflict(existing, entry)
     payload = {"entry_id": entry.id, "worker_id": entry.worker_id, "amount": str(entry.amount)}
     kind = f"pay.{entry.kind}"
     session.add(
@@ -359,22 +361,6 @@ def _append_owner_entry(session: Session, entry: LedgerEntry) -> LedgerEntry:
     )
     session.commit()
     return entry
-
-
-def _by_key(session: Session, key: str) -> LedgerEntry | None:
-    return session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == key))
-
-
-def _same_or_conflict(existing: LedgerEntry, wanted: LedgerEntry) -> LedgerEntry:
-    same = (existing.kind, existing.worker_id, existing.project_id, existing.amount_micros) == (
-        wanted.kind,
-        wanted.worker_id,
-        wanted.project_id,
-        wanted.amount_micros,
-    )
-    if not same:
-        raise Conflict("this idempotency key was already used for a different entry")
-    return existing
 
 
 def balances(
@@ -412,11 +398,3 @@ def list_entries(
         query = query.where(LedgerEntry.project_id == project.id)
     limit = max(1, min(limit, 1000))
     return list(session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit)))
-
-
-def get_entry(session: Session, entry_id: int) -> LedgerEntry:
-    """Return one ledger entry, or raise NotFound."""
-    entry = session.get(LedgerEntry, entry_id)
-    if entry is None:
-        raise NotFound(f"no ledger entry {entry_id}")
-    return entry

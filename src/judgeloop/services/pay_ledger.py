@@ -7,13 +7,14 @@ to different inputs: the writers to what they are told, the auditor to the store
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
-from judgeloop.errors import Forbidden
+from judgeloop.errors import Conflict, Forbidden, InvalidInput
 from judgeloop.services.projects import member_role
 from judgeloop.store.models import (
     LedgerEntry,
@@ -169,3 +170,32 @@ def unstated_micros(session: Session, *, worker_id: int, project_id: int, curren
         )
     )
     return int(total or 0)
+
+
+CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+
+
+def check_currency(currency: str) -> str:
+    """Return the ISO 4217 code in upper case, or raise InvalidInput."""
+    code = currency.strip().upper()
+    if not CURRENCY_CODE.match(code):
+        raise InvalidInput(f"currency must be an ISO 4217 code such as USD, not {currency!r}")
+    return code
+
+
+def entry_by_key(session: Session, key: str) -> LedgerEntry | None:
+    """Return the ledger entry with this idempotency key, if any."""
+    return session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == key))
+
+
+def same_or_conflict(existing: LedgerEntry, wanted: LedgerEntry) -> LedgerEntry:
+    """Return `existing` when it is the entry `wanted` again, else raise Conflict."""
+    same = (existing.kind, existing.worker_id, existing.project_id, existing.amount_micros) == (
+        wanted.kind,
+        wanted.worker_id,
+        wanted.project_id,
+        wanted.amount_micros,
+    )
+    if not same:
+        raise Conflict("this idempotency key was already used for a different entry")
+    return existing

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -97,7 +97,7 @@ def reconcile(session: Session, *, project: Project | None = None) -> ReconcileR
     return report
 
 
-SelectT = TypeVar("SelectT", bound=Select[Unpack[tuple[Any, ...]]])
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 
 def _scoped(query: SelectT, column: Any, project_id: int | None) -> SelectT:
@@ -306,11 +306,13 @@ def _check_statements(session: Session, project_id: int | None, report: Reconcil
     ):
         if sid is not None:
             payouts[(sid, pid)][status] = int(total or 0)
-    for key in sorted(set(held) | set(payouts)):
-        if project_id is None or key[1] == project_id:
-            _check_payout(statements.get(key[0]), key, held.get(key, 0), payouts[key], report)
+    keys = [k for k in sorted(set(held) | set(payouts)) if project_id in (None, k[1])]
+    for key in keys:
+        _check_payout(statements.get(key[0]), key, held.get(key, 0), payouts[key], report)
     if project_id is None:
         _check_totals(statements, held, report)
+    else:
+        report.statements = len({statement_id for statement_id, _ in keys})
 
 
 def _check_payout(
