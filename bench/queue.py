@@ -5,14 +5,16 @@
     .venv/bin/python bench/queue.py --sizes 10000 --workers 8 --seconds 5 --no-label-studio
 
 For each backend (a SQLite file; PostgreSQL `judgeloop_bench_queue`, dropped and created
-again), each size and each K it builds a fresh migrated database holding one project (one
-1-5 rating question, redundancy 1) with N items bulk-inserted (COPY on PostgreSQL, one
-executemany transaction on SQLite; not measured), K member workers with API tokens, and
-starts the real server (`judgeloop serve`) on a free 127.0.0.1 port. Then K threads, each
-with its own httpx client and token, loop ``POST /api/v1/projects/{slug}/tasks/next`` and
-``POST /api/v1/submissions`` for `--seconds`, recording every latency. Afterwards the
-database is checked: no item holds more than one submission, no (item, worker) pair
-repeats, every acknowledged submission is stored.
+again) and each size it builds a migrated database holding one project (one 1-5 rating
+question, redundancy 1) with N items bulk-inserted (COPY on PostgreSQL, one executemany
+transaction on SQLite; not measured) and max(K) member workers with API tokens. Each K
+runs on a fresh copy of it (CREATE DATABASE ... TEMPLATE `judgeloop_bench_queue_tpl`, or
+a file copy) against the real server (`python -m judgeloop serve`) on a free 127.0.0.1
+port: K threads, each with its own httpx client and token, loop
+``POST /api/v1/projects/{slug}/tasks/next`` and ``POST /api/v1/submissions`` for
+`--seconds`, recording every latency. Afterwards the database is checked: no item holds
+more than one submission, no (item, worker) pair repeats, every acknowledged submission
+is stored. `--done 0.5` first closes half of the items as judged (a project under way).
 
 Label Studio (unless --no-label-studio) runs from its own venv in bench/.peers/label-studio
 with its default SQLite: a project with a Rating config and ``maximum_annotations`` 1, the
@@ -20,7 +22,8 @@ same first 10,000 items imported, 8 annotators signed up through the sign-up for
 same loop over ``GET /api/projects/{id}/next`` and ``POST /api/tasks/{id}/annotations/``.
 It also counts the tasks it served to more than one annotator.
 
-Results print as a table and go to bench/.out/queue.json.
+Results print as a table and go to bench/.out/queue.json (queue-done50.json with
+--done 0.5); the exit status is 1 when a judgeloop run had errors or failed a check.
 """
 
 from __future__ import annotations
@@ -33,35 +36,35 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-import argparse  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import importlib.util
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
-import httpx  # noqa: E402
-import psutil  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-from sqlalchemy import Engine, create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import httpx
+import psutil
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
-from judgeloop.schemas.accounts import UserCreate  # noqa: E402
-from judgeloop.schemas.projects import ProjectCreate  # noqa: E402
-from judgeloop.services.accounts import create_api_token, create_user, hash_password  # noqa: E402
-from judgeloop.services.projects import add_member, create_project  # noqa: E402
-from judgeloop.store.engine import make_engine, make_sessionmaker  # noqa: E402
-from judgeloop.store.migrate import upgrade  # noqa: E402
-from judgeloop.store.models import User  # noqa: E402
+from judgeloop.schemas.accounts import UserCreate
+from judgeloop.schemas.projects import ProjectCreate
+from judgeloop.services.accounts import create_api_token, create_user, hash_password
+from judgeloop.services.projects import add_member, create_project
+from judgeloop.store.engine import make_engine, make_sessionmaker
+from judgeloop.store.migrate import upgrade
+from judgeloop.store.models import User
 
 
 def _load_import_export() -> Any:
@@ -92,9 +95,6 @@ QUESTIONS = [
         "config": {"min": 1, "max": 5},
     }
 ]
-PROPOSED_INDEX = (
-    "CREATE INDEX ix_items_queue ON items (project_id, is_gold, priority DESC, id) WHERE is_open"
-)
 LS_CONFIG = """<View>
   <Text name="prompt" value="$prompt"/>
   <Text name="answer" value="$answer"/>
@@ -264,7 +264,6 @@ def setup_judgeloop(
     n: int,
     k: int,
     texts: Texts,
-    index: str = "as migrated",
     done: float = 0.0,
 ) -> Setup:
     """Build a migrated database with one project, `n` open items and `k` member workers."""
@@ -278,10 +277,6 @@ def setup_judgeloop(
         admin.dispose()
     engine = make_engine(url)
     upgrade(engine)
-    if index != "as migrated":
-        with engine.begin() as conn:
-            conn.execute(text("DROP INDEX ix_items_queue"))
-            conn.execute(text(PROPOSED_INDEX))
     with make_sessionmaker(engine)() as session:
         owner = create_user(
             session, data=UserCreate(email="owner@bench.invalid", role="owner", password="x" * 12)
@@ -546,7 +541,7 @@ def verify(url: str, project_id: int, acknowledged: int) -> dict[str, Any]:
 
 
 def run_judgeloop(
-    backend: str, pg_url: str, setup: Setup, n: int, k: int, seconds: float, index: str
+    backend: str, pg_url: str, setup: Setup, n: int, k: int, seconds: float
 ) -> dict[str, Any]:
     """One measured run on a fresh copy of the (backend, size) database, with K workers."""
     url = _copy_database(backend, setup.template, pg_url)
@@ -563,7 +558,6 @@ def run_judgeloop(
         "backend": backend,
         "items": n,
         "workers": k,
-        "queue_index": index,
         "setup_s": setup.seconds,
         "server_rss": rss,
         "load_avg_1m": load,
@@ -577,26 +571,23 @@ def run_judgeloop(
 # ---------------------------------------------------------------- Label Studio
 
 
+def _installing(venv: Path) -> bool:
+    """Whether a pip process is installing into `venv` (another engineer's run, say)."""
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info.get("cmdline") or [])
+        if "pip" in cmdline and str(venv) in cmdline:
+            return True
+    return False
+
+
 def _wait_for_install(venv: Path, limit: float = 600) -> None:
-    """Another engineer may be installing Label Studio right now: wait, don't race."""
+    """Another run may be installing Label Studio right now: wait for it, don't race it."""
     binary = venv / "bin" / "label-studio"
-    if not venv.exists() or binary.exists():
-        return
-    console.print(f"waiting for the Label Studio install in {venv} to finish...")
     deadline = time.time() + limit
-    while time.time() < deadline and not binary.exists():
+    if _installing(venv) or (venv.exists() and not binary.exists()):
+        console.print(f"waiting for the Label Studio install in {venv} to finish...")
+    while time.time() < deadline and (_installing(venv) or (venv.exists() and not binary.exists())):
         time.sleep(5)
-    pip_running = any(
-        str(venv) in " ".join(p.info.get("cmdline") or []) for p in psutil.process_iter(["cmdline"])
-    )
-    deadline = time.time() + limit
-    while pip_running and time.time() < deadline:  # the binary appears before pip ends
-        time.sleep(5)
-        pip_running = any(
-            "pip" in " ".join(p.info.get("cmdline") or [])
-            and str(venv) in " ".join(p.info.get("cmdline") or [])
-            for p in psutil.process_iter(["cmdline"])
-        )
 
 
 def _start_label_studio(port: int, token: str) -> subprocess.Popen[bytes]:
@@ -794,8 +785,6 @@ def _checks(r: dict[str, Any]) -> str:
 def report(results: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     ls = next((r for r in results if r["system"] == "Label Studio"), None)
     title = f"Task queue: K workers over HTTP looping 'next, submit' for {seconds:g} s"
-    if any(r.get("queue_index", "as migrated") != "as migrated" for r in results):
-        title += " (ix_items_queue rebuilt with priority DESC)"
     table = Table(title=title)
     table.add_column("system")
     table.add_column("db")
@@ -884,13 +873,6 @@ def main() -> None:
         "assignment each spread over the workers), to measure 'next' in a project well "
         "under way. Default 0.",
     )
-    parser.add_argument(
-        "--desc-index",
-        action="store_true",
-        help="Measure the proposed fix: rebuild ix_items_queue as (project_id, is_gold, "
-        "priority DESC, id) WHERE is_open in the bench databases, so that it serves the "
-        "queue's ORDER BY priority DESC, id without a sort.",
-    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "queue-server.log").unlink(missing_ok=True)
@@ -899,18 +881,15 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     if args.label_studio:  # first, so that it runs next to judgeloop's SQLite 10k K=8 run
         results.append(run_label_studio(args.seconds, texts))
-    index = "priority DESC (proposed)" if args.desc_index else "as migrated"
     for backend in args.backends:
         for n in args.sizes:
-            setup = setup_judgeloop(
-                backend, args.pg_url, n, max(args.workers), texts, index, args.done
-            )
+            setup = setup_judgeloop(backend, args.pg_url, n, max(args.workers), texts, args.done)
             console.print(
                 f"\\[{backend}] {n:,} items, {max(args.workers)} workers: built in "
                 f"{setup.seconds:.1f} s (not measured)"
             )
             for k in args.workers:
-                result = run_judgeloop(backend, args.pg_url, setup, n, k, args.seconds, index)
+                result = run_judgeloop(backend, args.pg_url, setup, n, k, args.seconds)
                 results.append({**result, "done_before": int(n * args.done)})
             _drop(backend, setup.template)
     summary = report(results, args.seconds)
@@ -922,8 +901,7 @@ def main() -> None:
         "results": results,
         **summary,
     }
-    name = "queue" + ("-desc-index" if args.desc_index else "")
-    name += f"-done{round(args.done * 100)}" if args.done else ""
+    name = "queue" + (f"-done{round(args.done * 100)}" if args.done else "")
     path = OUT / f"{name}.json"
     path.write_text(json.dumps(out, indent=2, default=str))
     console.print(f"written to {path}")

@@ -51,7 +51,9 @@ def test_heartbeat_skip_release_flag(api: Api, session: Session) -> None:
     assert again["item"]["id"] == item.id
     bad = api.post(f"/assignments/{again['assignment_id']}/skip", as_=worker, json={"reason": ""})
     assert bad.status_code == 422
-    ok = api.post(f"/assignments/{again['assignment_id']}/skip", as_=worker, json={"reason": "unclear"})
+    ok = api.post(
+        f"/assignments/{again['assignment_id']}/skip", as_=worker, json={"reason": "unclear"}
+    )
     assert ok.status_code == 204
     assert api.post(f"/projects/{project.slug}/tasks/next", as_=worker).status_code == 204
     flag = api.post(f"/items/{item.id}/flags", as_=worker, json={"reason": "personal_data"})

@@ -40,7 +40,9 @@ def test_lease_submit_and_never_the_same_item_twice(session: Session) -> None:
     project, items = _setup(session, items=2)
     worker = join(session, project, make_user(session))
     seen = []
-    while (assignment := lease_next_assignment(session, project=project, worker=worker)) is not None:
+    while (
+        assignment := lease_next_assignment(session, project=project, worker=worker)
+    ) is not None:
         assert lease_next_assignment(session, project=project, worker=worker).id == assignment.id  # type: ignore[union-attr]
         submit_judgment(session, worker=worker, data=_answer(assignment))
         seen.append(assignment.item_id)
@@ -48,7 +50,7 @@ def test_lease_submit_and_never_the_same_item_twice(session: Session) -> None:
 
 
 def test_items_collect_exactly_k_judgments(session: Session) -> None:
-    project, items = _setup(session, items=2, redundancy=2)
+    project, _items = _setup(session, items=2, redundancy=2)
     workers = [join(session, project, make_user(session)) for _ in range(5)]
     done = 0
     for worker in workers:
@@ -153,6 +155,8 @@ def test_concurrent_workers_never_overfill(engine: Engine) -> None:
         )
         assert len(counts) == 10 and set(counts.values()) == {2}
         pairs = s.execute(
-            select(Submission.item_id, Submission.worker_id).where(Submission.project_id == project_id)
+            select(Submission.item_id, Submission.worker_id).where(
+                Submission.project_id == project_id
+            )
         ).all()
         assert len(pairs) == len(set(pairs)) == 20

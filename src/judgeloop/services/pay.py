@@ -101,8 +101,7 @@ def set_pay_terms(
 ) -> PayTerms:
     """Set what a project pays from now on (or from `effective_from`); commits.
 
-    Terms are never edited: each change is a new row, the latest effective row applies
-    to new submissions, and every ledger entry records the terms it used.
+    Terms are never edited: a change is a new row; entries record the terms they used.
 
     Args:
         session: Database session.
@@ -122,11 +121,10 @@ def set_pay_terms(
         InvalidInput: An unknown mode, a negative rate, a bad currency or cap.
     """
     require_owner(session, project=project, actor=actor)
-    rate_micros = _checked_rate(mode, rate, hourly_cap_seconds)
     terms = PayTerms(
         project_id=project.id,
         mode=mode,
-        rate_micros=rate_micros,
+        rate_micros=_checked_rate(mode, rate, hourly_cap_seconds),
         currency=check_currency(currency),
         hourly_cap_seconds_per_task=hourly_cap_seconds,
         effective_from=effective_from or utcnow(),
@@ -134,9 +132,8 @@ def set_pay_terms(
     )
     session.add(terms)
     session.flush()
-    payload = {"terms_id": terms.id, "mode": mode, "rate": str(terms.rate)}
     event = Event(kind="pay.terms_set", actor_id=actor.id, project_id=project.id)
-    event.payload = {**payload, "currency": terms.currency, "cap_seconds": hourly_cap_seconds}
+    event.payload = {"terms_id": terms.id, "mode": mode, "rate": str(terms.rate)}
     session.add(event)
     session.commit()
     return terms
