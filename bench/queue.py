@@ -28,16 +28,28 @@ Results print as a table and go to bench/.out/queue.json (queue-done50.json with
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
-# This file is called queue.py: keep its folder off sys.path, or it would shadow the
-# standard library's `queue` for every module imported below.
+# This file is called queue.py, so a script run from bench/ (which puts bench/ first on
+# sys.path) would get it for `import queue`. Imported under that name, it hands over the
+# standard library's queue and defines nothing else; run as a script, it takes its own
+# folder off sys.path before importing anything that might import `queue`.
 _HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+_PATH = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+if __name__ == "queue":
+    _spec = importlib.machinery.PathFinder.find_spec("queue", _PATH)
+    assert _spec is not None and _spec.loader is not None
+    _stdlib_queue = importlib.util.module_from_spec(_spec)
+    sys.modules["queue"] = _stdlib_queue
+    _spec.loader.exec_module(_stdlib_queue)
+else:
+    sys.path[:] = _PATH
 
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -49,22 +61,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
-import psutil
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-
-from judgeloop.schemas.accounts import UserCreate
-from judgeloop.schemas.projects import ProjectCreate
-from judgeloop.services.accounts import create_api_token, create_user, hash_password
-from judgeloop.services.projects import add_member, create_project
-from judgeloop.store.engine import make_engine, make_sessionmaker
-from judgeloop.store.migrate import upgrade
-from judgeloop.store.models import User
 
 
 def _load_import_export() -> Any:
@@ -76,12 +72,29 @@ def _load_import_export() -> Any:
     return module
 
 
-_ie = _load_import_export()
-OUT: Path = _ie.OUT
-PEERS: Path = _ie.PEERS
-_free_port = _ie._free_port
-_stop = _ie._stop
-_ls_python = _ie._ls_python
+if __name__ != "queue":
+    import httpx
+    import psutil
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy import Engine, create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from judgeloop.schemas.accounts import UserCreate
+    from judgeloop.schemas.projects import ProjectCreate
+    from judgeloop.services.accounts import create_api_token, create_user, hash_password
+    from judgeloop.services.projects import add_member, create_project
+    from judgeloop.store.engine import make_engine, make_sessionmaker
+    from judgeloop.store.migrate import upgrade
+    from judgeloop.store.models import User
+
+    _ie = _load_import_export()
+    OUT: Path = _ie.OUT
+    PEERS: Path = _ie.PEERS
+    _free_port = _ie._free_port
+    _stop = _ie._stop
+    _ls_python = _ie._ls_python
+    console = Console(width=170)
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/judgeloop_bench_queue"
 LS_ITEMS = 10_000
@@ -100,7 +113,6 @@ LS_CONFIG = """<View>
   <Text name="answer" value="$answer"/>
   <Rating name="quality" toName="answer" maxRating="5"/>
 </View>"""
-console = Console(width=170)
 
 
 # ---------------------------------------------------------------- items

@@ -59,6 +59,19 @@ def get_current_user(
     Raises:
         Unauthorized: No credential, or a wrong, revoked or expired one.
     """
+    user = _authenticated_user(session, settings, bearer, cookie)
+    # End the lookup's transaction now: on SQLite it holds the write lock (BEGIN IMMEDIATE),
+    # which must not be kept while the request waits for a thread for its handler.
+    session.commit()
+    return user
+
+
+def _authenticated_user(
+    session: Session,
+    settings: Settings,
+    bearer: HTTPAuthorizationCredentials | None,
+    cookie: str | None,
+) -> User:
     if bearer is not None:
         return user_for_token(session, bearer.credentials.strip())
     if cookie:
