@@ -28,8 +28,9 @@ from judgeloop.store.models import (
     User,
 )
 from tests.factories import make_project, make_user
+from tests.paths import SHARED_DATA
 
-ALPACA = Path("/work/shared/data/alpaca_eval/model_outputs")
+ALPACA = SHARED_DATA / "alpaca_eval" / "model_outputs"
 PER_CANDIDATE = [
     {
         "key": "quality",

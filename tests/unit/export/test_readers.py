@@ -13,8 +13,9 @@ import pytest
 
 from judgeloop.errors import InvalidInput
 from judgeloop.export.readers import BadRow, detect_format, file_columns, read_rows
+from tests.paths import SHARED_DATA
 
-ALPACA = Path("/work/shared/data/alpaca_eval/model_outputs/gpt4.json.gz")
+ALPACA = SHARED_DATA / "alpaca_eval" / "model_outputs" / "gpt4.json.gz"
 
 
 def _rows(path: Path, **kwargs: object) -> list[tuple[int, object]]:
