@@ -148,12 +148,14 @@ def test_sign_up_profile_assessment_result_and_matches(
     page.wait_for_url(f"{base}/assessments/math-screen/attempts/*")
     countdown = page.locator("#countdown")
     first = countdown.inner_text()
-    page.wait_for_function("t => document.getElementById('countdown').textContent !== t", arg=first)
+    page.wait_for_function(
+        "t => (document.getElementById('countdown')?.textContent ?? t) !== t", arg=first
+    )
     assert SECRET not in page.content() and "Because" not in page.content()
     _answer(page, "4", "math", "A")
     page.get_by_role("button", name="Submit and go on").click()
     page.wait_for_function(
-        "document.querySelector('[aria-current=step]').textContent.startsWith('2')"
+        "(document.querySelector('[aria-current=step]')?.textContent ?? '').startsWith('2')"
     )
     assert SECRET not in page.content()
     _answer(page, "1", "poetry", "B")
