@@ -6,42 +6,23 @@ them (and CI turns that skip into a failure).
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from judgeloop.config import Settings
 from judgeloop.presets import get_preset
 from judgeloop.store.engine import make_engine, make_sessionmaker
 from judgeloop.store.migrate import upgrade
-from judgeloop.web.app import create_app
 from tests.factories import PASSWORD, make_item, make_project, make_user
+from tests.pages.browser.live import serve
 from tests.pages.hostile import HOSTILE_MARKDOWN
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "screenshots" / "project.png"
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -67,32 +48,8 @@ def live_app(tmp_path: Path) -> Iterator[dict[str, Any]]:
     settings = Settings(
         env="test", data_dir=tmp_path, database_url=url, secret_key="browser-" + "k" * 40
     )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "slug": slug, "email": "owner@example.org"}
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (skips when either is missing)."""
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with serve(settings) as base:
+        yield {"base": base, "slug": slug, "email": "owner@example.org"}
 
 
 def test_owner_signs_in_and_reads_project_without_running_hostile_script(

@@ -13,17 +13,12 @@ Chromium at /usr/bin/chromium and playwright; skips without them (CI fails on sk
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy.orm import Session
 
 from judgeloop.config import Settings
@@ -32,28 +27,14 @@ from judgeloop.services.queue import flag_item, lease_next_assignment
 from judgeloop.services.submissions import submit_judgment
 from judgeloop.store.engine import make_engine, make_sessionmaker
 from judgeloop.store.migrate import upgrade
-from judgeloop.web.app import create_app
 from tests.factories import PASSWORD, join, make_item, make_project, make_user
+from tests.pages.browser.live import serve
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 pytestmark = pytest.mark.browser
 
 Setup = Callable[[Session], dict[str, Any]]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _serve(tmp_path: Path, setup: Setup) -> Iterator[dict[str, Any]]:
@@ -66,32 +47,8 @@ def _serve(tmp_path: Path, setup: Setup) -> Iterator[dict[str, Any]]:
     settings = Settings(
         env="test", data_dir=tmp_path, database_url=url, secret_key="browser-" + "k" * 40
     )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", **data}
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (skips when either is missing)."""
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with serve(settings) as base:
+        yield {"base": base, **data}
 
 
 class Watch:

@@ -11,16 +11,12 @@ them (and CI turns that skip into a failure).
 
 from __future__ import annotations
 
-import shutil
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,9 +26,8 @@ from judgeloop.store.base import utcnow
 from judgeloop.store.engine import make_engine, make_sessionmaker
 from judgeloop.store.migrate import upgrade
 from judgeloop.store.models import Candidate, Item, Judgment, ModelVersion, Submission
-from judgeloop.web.app import create_app
 from tests.factories import PASSWORD, join, make_project, make_user
-from tests.pages.browser.test_browser_login import CHROMIUM, CHROMIUM_ARGS, _free_port
+from tests.pages.browser.live import chromium, serve
 from tests.pages.hostile import HOSTILE_MARKDOWN
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
@@ -159,30 +154,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         )
         worker_id = worker.id
     settings = Settings(env="test", data_dir=folder, database_url=url, secret_key="w" * 48)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "factory": factory, "worker_id": worker_id}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(settings) as base:
+        yield {"base": base, "factory": factory, "worker_id": worker_id}
     engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def page(live: dict[str, Any]) -> Iterator[Any]:
     """A signed-in worker's page in Debian's Chromium; records script errors and dialogs."""
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         tab = context.new_page()
         tab.set_default_timeout(15_000)
@@ -199,7 +179,6 @@ def page(live: dict[str, Any]) -> Iterator[Any]:
         tab.wait_for_url(live["base"] + "/work")
         yield tab
         context.close()
-        browser.close()
 
 
 # --- keyboard helpers -------------------------------------------------------------------

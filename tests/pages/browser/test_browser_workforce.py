@@ -6,8 +6,6 @@ file, Debian's Chromium driven by Playwright (skips without them; CI fails the s
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import update
 
 from judgeloop.config import Settings
@@ -27,9 +24,8 @@ from judgeloop.store.base import utcnow
 from judgeloop.store.engine import make_engine, make_sessionmaker
 from judgeloop.store.migrate import upgrade
 from judgeloop.store.models import AssessmentAttempt
-from judgeloop.web.app import create_app
 from tests.factories import PASSWORD, make_item, make_project, make_user
-from tests.pages.browser.test_browser_login import _free_port, browser  # noqa: F401
+from tests.pages.browser.live import serve
 from tests.services.test_assessments import gold_item, gold_project
 
 pytestmark = pytest.mark.browser
@@ -71,20 +67,8 @@ def live_app(tmp_path: Path) -> Iterator[dict[str, Any]]:
     settings = Settings(
         env="test", data_dir=tmp_path, database_url=url, secret_key="browser-" + "w" * 40
     )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "url": url}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(settings) as base:
+        yield {"base": base, "url": url}
 
 
 def _watch(page: Any) -> list[str]:
@@ -118,7 +102,7 @@ def _answer(page: Any, quality: str, topic: str, winner: str) -> None:
 
 def test_sign_up_profile_assessment_result_and_matches(
     live_app: dict[str, Any],
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     base = live_app["base"]
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -186,7 +170,7 @@ def test_sign_up_profile_assessment_result_and_matches(
 
 def test_countdown_posts_the_attempt_when_time_is_up(
     live_app: dict[str, Any],
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     base = live_app["base"]
     context = browser.new_context()
