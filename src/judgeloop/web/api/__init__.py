@@ -10,6 +10,7 @@ from judgeloop.web.api import (
     exports,
     imports,
     items,
+    pay,
     presets,
     projects,
     submissions,
@@ -21,5 +22,5 @@ from judgeloop.web.api import (
 router = APIRouter()
 for _module in (auth, users, presets, projects, items, tasks, submissions, imports, exports):
     router.include_router(_module.router)
-for _module in (workforce, assessments):  # profiles, matching, assessments (issue 4)
+for _module in (workforce, assessments, pay):  # profiles, matching, assessments, pay (#4)
     router.include_router(_module.router)
