@@ -10,9 +10,11 @@ cost does not grow with the number of items already done.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import Select, exists, func, select, text, update
+from sqlalchemy import Select, exists, func, literal, select, text, true, update
 from sqlalchemy.orm import Session
 
 from judgeloop.errors import Conflict, Forbidden, InvalidInput, LeaseExpired, NotFound
@@ -81,11 +83,7 @@ def _candidate_ids(session: Session, project: Project, worker: User, gold: bool)
     """
     # The bare `items.is_open` (not `= 1`) is what lets SQLite use the partial index.
     open_items = (Item.project_id == project.id, text("items.is_open"), Item.is_gold == gold)
-    done_by_worker = exists().where(
-        Assignment.item_id == Item.id,
-        Assignment.worker_id == worker.id,
-        Assignment.state.in_(("leased", "submitted", "skipped")),
-    )
+    not_done = _not_done_by(session, worker)
     ceiling: int | None = None
     for _ in range(MAX_PRIORITY_LEVELS):
         top = select(func.max(Item.priority)).where(*open_items)
@@ -94,17 +92,42 @@ def _candidate_ids(session: Session, project: Project, worker: User, gold: bool)
         level = session.scalar(top)
         if level is None:
             return []
-        query = (
-            select(Item.id)
-            .where(*open_items, Item.priority == level, ~done_by_worker)
-            .order_by(Item.id)
-            .limit(CANDIDATES_PER_TRY)
-        )
+        query = not_done(select(Item.id).where(*open_items, Item.priority == level))
+        query = query.order_by(Item.id).limit(CANDIDATES_PER_TRY)
         ids = _lock_candidates(session, query)
         if ids:
             return ids
         ceiling = level
     return []
+
+
+def _not_done_by(session: Session, worker: User) -> Callable[[Select[Any]], Select[Any]]:
+    """Return a filter keeping the items this worker has not leased, submitted or skipped.
+
+    On PostgreSQL the check is a LATERAL subquery with LIMIT 1: as a plain NOT EXISTS the
+    planner turns it into a merge anti-join over all of the worker's assignments once a
+    project is half done (19-61 ms at 1M items, growing with progress); the LATERAL form
+    stays a per-row index probe (0.18 ms). SQLite's planner probes the index either way.
+    """
+    states = ("leased", "submitted", "skipped")
+    if session.get_bind().dialect.name != "postgresql":
+        done = exists().where(
+            Assignment.item_id == Item.id,
+            Assignment.worker_id == worker.id,
+            Assignment.state.in_(states),
+        )
+        return lambda query: query.where(~done)
+    probe = (
+        select(literal(1).label("done"))
+        .where(
+            Assignment.item_id == Item.id,
+            Assignment.worker_id == worker.id,
+            Assignment.state.in_(states),
+        )
+        .limit(1)
+        .lateral("done_by_worker")
+    )
+    return lambda query: query.outerjoin(probe, true()).where(probe.c.done.is_(None))
 
 
 def _lock_candidates(session: Session, query: Select[int]) -> list[int]:
