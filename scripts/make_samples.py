@@ -55,22 +55,48 @@ def alpaca_pairs(n: int = 60) -> None:
     shutil.copy(SHARED / "alpaca_eval" / "LICENSE", OUT / "alpaca_eval" / "LICENSE")
 
 
-def humaneval(n: int = 12) -> None:
-    """Coding problems with their canonical solutions and tests."""
+def humaneval() -> None:
+    """All 164 coding problems: the canonical solution, a broken variant, tests, entry point.
+
+    The broken variant is the first of `broken_variants` (off by one, boundary, returns
+    None, stub) that the problem's own tests fail in the sandbox, so every one fails.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     rows = _read_jsonl_gz(SHARED / "humaneval" / "HumanEval.jsonl.gz")
-    out = []
-    for row in rows[:n]:
-        out.append(
-            {
-                "id": row["task_id"],
-                "prompt": "Complete this Python function:\n\n```python\n" + row["prompt"] + "```",
-                "solution": "```python\n" + row["prompt"] + row["canonical_solution"] + "```",
-                "entry_point": row["entry_point"],
-                "test": row["test"],
-            }
-        )
+    with ThreadPoolExecutor(2) as pool:
+        out = list(pool.map(_humaneval_row, rows))
     _write_jsonl(OUT / "humaneval" / "problems.jsonl", out)
     shutil.copy(SHARED / "humaneval" / "LICENSE", OUT / "humaneval" / "LICENSE")
+
+
+def _humaneval_row(row: dict[str, str]) -> dict[str, object]:
+    from judgeloop.cli.demo_variants import broken_variants
+    from judgeloop.sandbox import ExitReason, run_python_tests
+
+    code = row["prompt"] + row["canonical_solution"]
+    entry, tests = row["entry_point"], row["test"]
+    if run_python_tests(code, tests, entry).reason != ExitReason.OK:
+        raise SystemExit(f"{row['task_id']}: the canonical solution does not pass")
+    broken = next(
+        (
+            v
+            for v in broken_variants(code, entry)
+            if not run_python_tests(v.code, tests, entry).passed
+        ),
+        None,
+    )
+    if broken is None:
+        raise SystemExit(f"{row['task_id']}: no broken variant fails the tests")
+    return {
+        "id": row["task_id"],
+        "prompt": "Complete this Python function:\n\n```python\n" + row["prompt"] + "```",
+        "solution": "```python\n" + code + "```",
+        "broken": "```python\n" + broken.code + "```",
+        "broken_mutation": f"{broken.kind}: {broken.description}",
+        "entry_point": entry,
+        "test": tests,
+    }
 
 
 def hh_rlhf(n: int = 40) -> None:

@@ -7,7 +7,21 @@ from typing import Annotated
 
 import typer
 
-from judgeloop.cli import data, db, demo, pay, projects, serve, users
+from judgeloop.cli import (
+    aggregate,
+    data,
+    db,
+    demo,
+    models,
+    pay,
+    projects,
+    rounds,
+    serve,
+    train,
+    users,
+)
+from judgeloop.cli.calibration import judge_report_cli
+from judgeloop.cli.code import app as code_app
 from judgeloop.cli.context import CliState
 
 app = typer.Typer(
@@ -36,11 +50,17 @@ app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="user")
 app.add_typer(projects.app, name="project")
 app.add_typer(pay.app, name="pay")
+app.add_typer(rounds.app, name="rounds")
+app.add_typer(train.app, name="train")
+app.add_typer(code_app, name="code")
+models.register(app)
 app.command("init")(db.init_cli)
 app.command("serve")(serve.serve_cli)
 app.command("demo")(demo.demo_cli)
 app.command("import")(data.import_cli)
 app.command("export")(data.export_cli)
+app.command("aggregate")(aggregate.aggregate_cli)
+app.command("judge-report")(judge_report_cli)
 
 
 def main() -> None:

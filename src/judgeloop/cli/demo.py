@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +22,9 @@ from judgeloop.schemas.accounts import UserCreate
 from judgeloop.schemas.projects import ProjectCreate
 from judgeloop.services import accounts, projects
 from judgeloop.store.models import Project, User
+
+if TYPE_CHECKING:
+    from judgeloop.services.code_runs import CodeRunReport
 
 # Demo passwords are printed on purpose: this instance is for trying judgeloop locally.
 DEMO_ACCOUNTS = [
@@ -103,14 +108,18 @@ DEMO_PROJECTS = [
         "humaneval/problems.jsonl",
         {
             "prompt": "prompt",
-            "answers": ["solution"],
-            "models": ["canonical-solution"],
+            "answers": ["solution", "broken"],
+            "models": ["canonical-solution", "broken-variant"],
             "id": "id",
-            "metadata": ["entry_point"],
+            "metadata": ["entry_point", "test"],
         },
-        "Judge a candidate solution to a HumanEval problem (the sandbox lands later).",
+        "Two solutions to each HumanEval problem, the canonical one and a broken variant "
+        "(shown in a random order), each run against the problem's tests in the sandbox.",
+        {"settings": {"shuffle_candidates": True}, "run_code": True},
     ),
 ]
+CODE_CONCURRENCY = 2
+"""Sandbox runs at once while the demo loads (a HumanEval run takes about 40 ms)."""
 
 
 def sample_path(name: str) -> Path:
@@ -126,8 +135,40 @@ def _ensure_user(session: Session, email: str, role: str, name: str, password: s
     return user
 
 
-def load_demo(settings: Settings) -> list[Project]:
-    """Create the demo accounts and projects (idempotent: running it twice adds nothing)."""
+def run_demo_code(
+    session: Session,
+    project: Project,
+    on_progress: Callable[[CodeRunReport], None] | None = None,
+) -> CodeRunReport | None:
+    """Run a demo project's candidates in the sandbox (None when no sandbox can run here).
+
+    Stored runs of unchanged code are reused, so loading the demo again runs nothing.
+    """
+    from judgeloop.sandbox import SandboxUnavailable
+    from judgeloop.services.code_runs import run_project
+
+    try:
+        report = run_project(
+            session, project=project, concurrency=CODE_CONCURRENCY, on_progress=on_progress
+        )
+    except SandboxUnavailable as exc:
+        console.print(f"[yellow]{project.slug}: the tests did not run:[/yellow] {exc.message}")
+        return None
+    console.print(
+        f"{project.slug}: {report.passed} of {report.done} answers pass their tests "
+        f"({report.ran} run now, {report.reused} reused, {report.wall_s:.1f} s)"
+    )
+    return report
+
+
+def load_demo(
+    settings: Settings, on_code_progress: Callable[[CodeRunReport], None] | None = None
+) -> list[Project]:
+    """Create the demo accounts and projects (idempotent: running it twice adds nothing).
+
+    The coding project's candidates are run against their tests in the sandbox
+    (`on_code_progress` sees how far it got).
+    """
     from judgeloop.services.imports import import_items
 
     upgrade_database(settings)
@@ -152,6 +193,7 @@ def load_demo(settings: Settings) -> list[Project]:
                         redundancy=2,
                     ),
                 )
+                project.settings = {**project.settings, **demo.extra.get("settings", {})}
             import_items(
                 session,
                 project=project,
@@ -163,6 +205,8 @@ def load_demo(settings: Settings) -> list[Project]:
             for member in [*workers, users["reviewer"]]:
                 role = "reviewer" if member.role == "reviewer" else "worker"
                 projects.add_member(session, project=project, user=member, role=role)
+            if demo.extra.get("run_code"):
+                run_demo_code(session, project, on_code_progress)
             created.append(project)
     return created
 
@@ -183,7 +227,14 @@ def demo_cli(
 ) -> None:
     """Load sample projects from real public data, create demo accounts, optionally serve."""
     settings = state(ctx).settings()
-    for project in load_demo(settings):
+    with Progress(*Progress.get_default_columns(), console=console, transient=True) as bar:
+        task = bar.add_task("running the coding project's tests", total=None)
+
+        def show(report: CodeRunReport) -> None:
+            bar.update(task, total=report.total, completed=report.done)
+
+        loaded = load_demo(settings, on_code_progress=show)
+    for project in loaded:
         console.print(f"project [bold]{project.slug}[/bold]: {project.name}")
     print_logins(settings)
     if serve:

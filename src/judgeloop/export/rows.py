@@ -18,6 +18,15 @@ Submissions rows (``what="submissions"``) carry the item alongside the answers::
      "worker_id", "guideline_version", "seconds_spent", "state", "source", "created_at",
      "answers": {question: value | {candidate: value}}, "explanations": {same shape},
      "explanation"}
+
+Consensus rows (``what="consensus"``, built in ``export.consensus_rows``) put an item's
+stored consensus beside the raw judgments it rests on::
+
+    {"item_id", "external_id", "prompt", "messages", "candidates",
+     "consensus": {question: value | {candidate: value}}, "confidence": {same shape},
+     "n_judgments": {same shape}, "methods": {same shape},
+     "judgments": [{"submission_id", "worker_id", "state", "seconds_spent", "answers",
+                    "explanations", "explanation"}]}
 """
 
 from __future__ import annotations

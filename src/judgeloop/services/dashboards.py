@@ -241,7 +241,6 @@ def owner_dashboard(
     last seven days (or since the first submission, when the project is younger).
     """
     now = now or utcnow()
-    since = now - PACE_WINDOW
     subs = select(Submission).where(Submission.project_id == project.id)
     accepted = (
         session.scalar(
@@ -266,25 +265,7 @@ def owner_dashboard(
         )
         or 0
     )
-    stamps = list(
-        session.scalars(
-            select(Submission.created_at).where(
-                Submission.project_id == project.id,
-                Submission.state != "rejected",
-                Submission.created_at >= since,
-            )
-        )
-    )
-    first = session.scalar(
-        select(func.min(Submission.created_at)).where(Submission.project_id == project.id)
-    )
-    window_days = PACE_WINDOW.total_seconds() / 86400
-    if first is not None and first > since:
-        window_days = max((now - first).total_seconds() / 86400, 1 / 24)
-    per_day = len(stamps) / window_days if stamps else 0.0
-    daily: dict[str, int] = defaultdict(int)
-    for stamp in stamps:
-        daily[stamp.date().isoformat()] += 1
+    per_day, daily = _pace(session, project, now)
     spend = sorted(_project_spend(session, project).values(), key=lambda m: m.currency)
     remaining = _remaining_judgments(session, project)
     cost_each = {m.currency: _per(m.total, accepted) for m in spend if accepted}
@@ -314,6 +295,31 @@ def owner_dashboard(
         },
         leased_now=leased,
     )
+
+
+def _pace(session: Session, project: Project, now: datetime) -> tuple[float, dict[str, int]]:
+    """Accepted judgments per day over the pace window, and per calendar day."""
+    since = now - PACE_WINDOW
+    stamps = list(
+        session.scalars(
+            select(Submission.created_at).where(
+                Submission.project_id == project.id,
+                Submission.state != "rejected",
+                Submission.created_at >= since,
+            )
+        )
+    )
+    first = session.scalar(
+        select(func.min(Submission.created_at)).where(Submission.project_id == project.id)
+    )
+    window_days = PACE_WINDOW.total_seconds() / 86400
+    if first is not None and first > since:
+        window_days = max((now - first).total_seconds() / 86400, 1 / 24)
+    per_day = len(stamps) / window_days if stamps else 0.0
+    daily: dict[str, int] = defaultdict(int)
+    for stamp in stamps:
+        daily[stamp.date().isoformat()] += 1
+    return per_day, daily
 
 
 def _per(total: Decimal, count: int) -> Decimal:

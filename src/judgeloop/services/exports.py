@@ -1,4 +1,4 @@
-"""Exports: a project's items, submissions or Label Studio tasks, streamed to a file.
+"""Exports: a project's items, submissions, Label Studio tasks or consensus, to a file.
 
 Rows are read with keyset pagination (``id > last``, a page at a time), built by the
 pure `export.rows` / `export.labelstudio` functions and streamed by `export.writers`;
@@ -21,6 +21,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from judgeloop.errors import InvalidInput
+from judgeloop.export.consensus_rows import ConsensusRecord, consensus_row
 from judgeloop.export.labelstudio import item_task, label_config
 from judgeloop.export.rows import (
     AnswerRecord,
@@ -38,6 +39,7 @@ from judgeloop.export.writers import (
     write_parquet,
 )
 from judgeloop.questions.base import QuestionSpec
+from judgeloop.services.consensus import consensus_by_item
 from judgeloop.store.models import (
     Candidate,
     Event,
@@ -56,6 +58,7 @@ FORMATS = {
     "items": ("jsonl", "parquet", "hf"),
     "submissions": ("jsonl", "parquet", "hf"),
     "label-studio": ("json",),
+    "consensus": ("jsonl",),
 }
 Progress = Callable[[int], None]
 
@@ -76,9 +79,10 @@ def export_dataset(
         session: the database session (read in pages; the record is committed at the end).
         project: the project to export.
         actor: who exports (recorded and journaled).
-        what: "items", "submissions" or "label-studio".
+        what: "items", "submissions", "label-studio" or "consensus" (each item's
+            stored consensus beside its raw judgments; run aggregation first).
         format: "jsonl", "parquet" or "hf" (a `datasets` folder) for items and
-            submissions; "json" for label-studio.
+            submissions; "json" for label-studio; "jsonl" for consensus.
         path: the file (or folder, for "hf") to write.
         on_progress: called with the number of rows written so far, every 2,000 rows.
 
@@ -98,6 +102,8 @@ def export_dataset(
     if what == "label-studio":
         count, config_path = _write_label_studio(session, project, path, on_progress)
         filters["label_config_path"] = str(config_path)
+    elif what == "consensus":
+        count = write_jsonl(path, _consensus_rows(session, project), on_progress=on_progress)
     else:
         rows = (
             _item_rows(session, project) if what == "items" else _submission_rows(session, project)
@@ -292,6 +298,25 @@ def _judgments(session: Session, ids: Sequence[int]) -> dict[int, list[AnswerRec
 def _submission_rows(session: Session, project: Project) -> Iterator[dict[str, Any]]:
     for page in _submission_pages(session, [Submission.project_id == project.id]):
         yield from (submission_row(sub) for sub in page)
+
+
+def _consensus_rows(session: Session, project: Project) -> Iterator[dict[str, Any]]:
+    for page in _item_pages(session, project.id):
+        ids = [item.id for item in page]
+        consensus = consensus_by_item(session, ids)
+        by_item: dict[int, list[SubmissionRecord]] = {item_id: [] for item_id in ids}
+        where = [_among(Submission.item_id, ids), Submission.state != "rejected"]
+        for subs in _submission_pages(session, where, {item.id: item for item in page}):
+            for sub in subs:
+                by_item[sub.item.id].append(sub)
+        for item in page:
+            records = [
+                ConsensusRecord(
+                    c.question_key, c.candidate_key, c.value, c.confidence, c.n_judgments, c.method
+                )
+                for c in consensus.get(item.id, [])
+            ]
+            yield consensus_row(item, records, by_item[item.id])
 
 
 def _write_label_studio(

@@ -1,7 +1,8 @@
 """The task queue: lease the next item to a worker, heartbeats, skips, releases, expiry.
 
 Every item has `slots_taken` (leases plus submissions that are not rejected) and
-`is_open` (slots_taken < the project's redundancy). Taking a slot is one guarded UPDATE
+`is_open` (slots_taken < the project's redundancy, or the item's `target_redundancy`
+when adaptive redundancy set one). Taking a slot is one guarded UPDATE
 (`... WHERE slots_taken < k`), so no item is ever over-filled, whatever the concurrency;
 picking a candidate uses the partial index `ix_items_queue` over open items only, so its
 cost does not grow with the number of items already done.
@@ -35,12 +36,17 @@ def lease_minutes(project: Project) -> int:
     return int(project.settings.get("lease_minutes", DEFAULT_LEASE_MINUTES))
 
 
-def take_slot(session: Session, *, item_id: int, redundancy: int) -> bool:
-    """Take one slot of an item if it has one free; return whether it did."""
+def take_slot(session: Session, *, item_id: int, redundancy: int, use_target: bool = True) -> bool:
+    """Take one slot of an item if it has one free; return whether it did.
+
+    An item's own ``target_redundancy`` (adaptive redundancy), when set, replaces the
+    project's `redundancy` unless `use_target` is False (imports of past judgments).
+    """
+    wanted = func.coalesce(Item.target_redundancy, redundancy) if use_target else redundancy
     result = session.execute(
         update(Item)
-        .where(Item.id == item_id, Item.slots_taken < redundancy)
-        .values(slots_taken=Item.slots_taken + 1, is_open=Item.slots_taken + 1 < redundancy)
+        .where(Item.id == item_id, Item.slots_taken < wanted)
+        .values(slots_taken=Item.slots_taken + 1, is_open=Item.slots_taken + 1 < wanted)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -48,10 +54,11 @@ def take_slot(session: Session, *, item_id: int, redundancy: int) -> bool:
 
 def free_slot(session: Session, *, item_id: int, redundancy: int) -> None:
     """Give one slot of an item back (expired or released lease, skip, rejection)."""
+    wanted = func.coalesce(Item.target_redundancy, redundancy)
     session.execute(
         update(Item)
         .where(Item.id == item_id, Item.slots_taken > 0)
-        .values(slots_taken=Item.slots_taken - 1, is_open=Item.slots_taken - 1 < redundancy)
+        .values(slots_taken=Item.slots_taken - 1, is_open=Item.slots_taken - 1 < wanted)
         .execution_options(synchronize_session=False)
     )
 

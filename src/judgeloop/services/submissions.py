@@ -8,13 +8,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from judgeloop.errors import Conflict, LeaseExpired, NotFound
+from judgeloop.errors import Conflict, InvalidInput, LeaseExpired, NotFound, RowError
 from judgeloop.questions.base import QuestionSpec, validate_answers
 from judgeloop.schemas.submissions import SubmissionCreate
+from judgeloop.services.adaptive import after_submission
+from judgeloop.services.code_runs import check_run_ids
 from judgeloop.services.items import get_item, item_context
 from judgeloop.services.pay import record_submission_pay
 from judgeloop.services.projects import member_role
 from judgeloop.services.queue import take_slot
+from judgeloop.services.rounds import assert_round_open
+from judgeloop.services.workforce import lease_block_reason
 from judgeloop.store.base import utcnow
 from judgeloop.store.models import Assignment, Event, Item, Judgment, Project, Submission, User
 
@@ -26,8 +30,9 @@ def submit_judgment(
 
     Returns the submission and whether it was created now. A retried post with the same
     `submission_key` returns the stored submission and writes nothing.
-    Raises Forbidden (not a member), NotFound (no item), Conflict (judged already, or
-    the key belongs to a different post) or InvalidInput (answers, with field paths).
+    Raises Forbidden (not a member), NotFound (no item), Conflict (judged already, the
+    key belongs to a different post, or the item's round is frozen) or InvalidInput
+    (answers, with field paths; a missing explanation where the project asks for one).
     """
     if (replayed := _replay(session, worker, data)) is not None:
         return replayed, False
@@ -35,12 +40,13 @@ def submit_judgment(
     project = session.get(Project, item.project_id)
     if project is None or member_role(session, project=project, user=worker) is None:
         raise NotFound(f"no item {data.item_id}")
-    if project.state != "active":
-        raise Conflict(f"project {project.slug} is {project.state}; it takes no submissions")
+    _check_open(session, project, item, data, source)
     questions = [QuestionSpec.model_validate(q) for q in project.questions]
     answers = validate_answers(
         questions, [a.model_dump() for a in data.answers], item_context(session, item)
     )
+    if source != "import":  # a code_run answer's run_id must be a run of this item
+        check_run_ids(session, item_id=item.id, answers=answers)
     try:
         assignment = _claim_slot(session, project, item, worker, data.assignment_id, source)
     except Conflict:
@@ -89,8 +95,23 @@ def submit_judgment(
         )
     )
     record_submission_pay(session, submission=submission, assignment=assignment)
+    after_submission(session, project=project, item_id=item.id)  # adaptive redundancy
     session.commit()
     return submission, True
+
+
+def _check_open(
+    session: Session, project: Project, item: Item, data: SubmissionCreate, source: str
+) -> None:
+    """Refuse a paused project, a frozen round and a missing explanation (not for imports)."""
+    if project.state != "active":
+        raise Conflict(f"project {project.slug} is {project.state}; it takes no submissions")
+    if source == "import":
+        return
+    assert_round_open(session, item_id=item.id)
+    if project.require_explanation and not data.explanation.strip():
+        reason = "this project asks for an explanation of every judgment"
+        raise InvalidInput("explanation required", [RowError(0, "explanation", reason)])
 
 
 def _claim_slot(
@@ -115,8 +136,14 @@ def _claim_slot(
         raise Conflict(f"you have already {assignment.state} item {item.id}")
     if assignment is not None and assignment.state == "leased":
         return assignment
+    if source != "import" and (
+        block := lease_block_reason(session, project=project, worker=worker)
+    ):
+        # Without a lease, a submission is a new task: the daily cap, the requirements
+        # and a suspension apply exactly as they do to 'next task'.
+        raise Conflict(block)
     cap = project.redundancy if source != "import" else 1_000_000
-    if not take_slot(session, item_id=item.id, redundancy=cap):
+    if not take_slot(session, item_id=item.id, redundancy=cap, use_target=source != "import"):
         if assignment_id is not None:
             raise LeaseExpired("this task's lease expired and its slot went to someone else")
         raise Conflict(f"item {item.id} already has all the judgments it needs")

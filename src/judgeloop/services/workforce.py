@@ -29,6 +29,7 @@ from judgeloop.store.models import (
     Judgment,
     Project,
     Submission,
+    Suspension,
     User,
     WorkerProfile,
 )
@@ -255,11 +256,23 @@ def check_eligibility(session: Session, *, project: Project, worker: User) -> El
 def lease_block_reason(session: Session, *, project: Project, worker: User) -> str | None:
     """Say why the worker may take no new task in this project now, or return None.
 
-    Two things stop new leases: the project's daily cap (counted since UTC midnight) and,
-    for members with the worker role, no longer meeting the project's requirements (a
-    qualification expired, the requirements changed). Costs no query when the project
-    states neither.
+    Three things stop new leases: a suspension from the project (``services.qc``; the
+    owner's written reason is shown), the project's daily cap (counted since UTC
+    midnight) and, for members with the worker role, no longer meeting the project's
+    requirements (a qualification expired, the requirements changed). Costs one indexed
+    query when the project states no cap and no requirements.
     """
+    suspension = session.scalar(
+        select(Suspension.reason)
+        .where(
+            Suspension.project_id == project.id,
+            Suspension.worker_id == worker.id,
+            Suspension.lifted_at.is_(None),
+        )
+        .limit(1)
+    )
+    if suspension is not None:
+        return f"you are suspended (the owner's reason: “{suspension}”)"
     cap = daily_cap(project)
     if cap is not None and submissions_today(session, project=project, worker=worker) >= cap:
         return f"you have done this project's daily cap of {cap} tasks; come back after 00:00 UTC"

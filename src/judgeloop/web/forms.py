@@ -16,7 +16,7 @@ ranking     ``<slot>.order`` = candidate keys best first, comma-separated (``=``
 text        ``<slot>`` = the text
 spans       ``<slot>.spans`` = JSON list of ``{target, start, end, label}``
 claims      ``<slot>.claims`` = JSON list of ``{claim, verdict, source, note}``
-code_run    ``<slot>.verdict`` = the verdict
+code_run    ``<slot>.verdict`` = the verdict; ``<slot>.run_id`` = the test run shown, if any
 ==========  ==============================================================================
 
 Each answer's explanation is ``e.<question key>[.<candidate key>]``; the submission's
@@ -243,7 +243,14 @@ def _parse_claims(slot: Slot, values: FormValues) -> Any:
 
 def _parse_code_run(slot: Slot, values: FormValues) -> Any:
     verdict = values.get(slot.name + ".verdict")
-    return {"verdict": verdict} if verdict else UNANSWERED
+    if not verdict:
+        return UNANSWERED
+    run_id = values.get(slot.name + ".run_id").strip()
+    if not run_id:
+        return {"verdict": verdict}
+    if not _INTEGER.match(run_id):
+        raise FormError("expected the id of a test run", "run_id")
+    return {"verdict": verdict, "run_id": int(run_id)}
 
 
 PARSERS: dict[str, Parser] = {

@@ -49,10 +49,14 @@ class Item(IdMixin, TimestampMixin, Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     is_gold: Mapped[bool] = mapped_column(default=False)
     priority: Mapped[int] = mapped_column(default=0, server_default="0")
-    # Slots are judgments wanted (the project's redundancy): leased or submitted and not
-    # rejected ones take a slot; `is_open` is kept equal to slots_taken < redundancy.
+    # Slots are judgments wanted (the project's redundancy, or the item's
+    # target_redundancy when set): leased or submitted and not
+    # rejected ones take a slot; `is_open` is kept equal to slots_taken < that number.
     slots_taken: Mapped[int] = mapped_column(default=0, server_default="0")
     is_open: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Adaptive redundancy (services.adaptive): when set, it replaces the project's
+    # redundancy for this item, both in `is_open` and in how many slots may be taken.
+    target_redundancy: Mapped[int | None] = mapped_column(default=None)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), default=None)
 
 

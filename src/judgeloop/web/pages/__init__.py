@@ -13,11 +13,19 @@ from judgeloop.web.pages import (
     account,
     assessments,
     auth,
+    calibration,
+    chat,
+    code_runs,
     imports,
     matches,
     owner,
+    pay,
     projects,
+    quality,
+    red_team,
+    red_team_owner,
     review,
+    rounds,
     work,
     work_actions,
 )
@@ -30,11 +38,17 @@ router.include_router(auth.router)
 router.include_router(owner.router)
 router.include_router(imports.router)
 router.include_router(review.router)
+router.include_router(quality.router)  # quality dashboard and audits (#5)
+router.include_router(calibration.router)  # the LLM judge's calibration (#6)
+router.include_router(rounds.router)
 router.include_router(projects.router)
 router.include_router(work.router)
 router.include_router(work_actions.router)
-# The workforce (issue 4): sign-up, profile, assessments, projects for you.
-for _module in (account, assessments, matches):
+router.include_router(code_runs.router)  # "Run tests" on the task and review pages (#6)
+for _module in (red_team, red_team_owner, chat):  # red teaming and live chats (#6)
+    router.include_router(_module.router)
+# The workforce (issue 4): sign-up, profile, assessments, projects for you, pay.
+for _module in (account, assessments, matches, pay):
     router.include_router(_module.router)
 
 __all__ = ["SecurityHeadersMiddleware", "render_error_page", "router"]

@@ -33,6 +33,8 @@ from judgeloop.services.reviews import (
 from judgeloop.services.submissions import get_submission, judgments_of
 from judgeloop.store.models import Project, Submission, User
 from judgeloop.web.deps import CurrentUser, DbSession
+from judgeloop.web.pages.code_run_views import NOTICES as CODE_RUN_NOTICES
+from judgeloop.web.pages.code_run_views import code_run_context
 from judgeloop.web.pages.review_views import answered_questions
 from judgeloop.web.pages.templating import page_router, render_page
 from judgeloop.web.pages.work_views import ItemView, build_item_view
@@ -151,7 +153,13 @@ def _review_context(
         "form": ReviewForm(),
         "errors": {},
         "notice": "",
-    }
+    } | code_run_context(
+        session,
+        project=project,
+        item=get_item(session, submission.item_id),
+        questions=specs,
+        action=f"/review/submissions/{submission.id}/code-runs",
+    )
 
 
 @router.get("/review/submissions/{submission_id:int}")
@@ -163,6 +171,9 @@ def review_page(
     context = _review_context(session, access, submission, user)
     if request.query_params.get("reviewed"):
         context["notice"] = f"Saved: the submission is {submission.state}."
+    if "code_runs" in context:
+        ran = request.query_params.get("code_run", "")
+        context["code_run_notice"] = CODE_RUN_NOTICES.get(ran, "")
     return render_page(request, "pages/review_submission.html", context, user=user)
 
 

@@ -123,7 +123,9 @@ def _claims(_config: Mapping[str, Any], value: Any, _item: ItemView) -> AnswerVi
 
 def _code_run(_config: Mapping[str, Any], value: Any, _item: ItemView) -> AnswerView:
     verdict = value.get("verdict") if isinstance(value, dict) else value
-    return AnswerView(summary=str(verdict))
+    run_id = value.get("run_id") if isinstance(value, dict) else None
+    seen = f"having seen test run #{run_id}" if run_id else "with no test run shown"
+    return AnswerView(summary=str(verdict).replace("_", " "), detail=seen)
 
 
 def _raw(_config: Mapping[str, Any], value: Any, _item: ItemView) -> AnswerView:

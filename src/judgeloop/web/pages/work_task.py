@@ -23,6 +23,8 @@ from judgeloop.services.submissions import submit_judgment
 from judgeloop.store.models import Assignment, GuidelineVersion, Item, Project, User
 from judgeloop.store.models.work import FLAG_REASONS
 from judgeloop.web.forms import FormValues, parse_submission
+from judgeloop.web.pages.code_run_views import NOTICES as CODE_RUN_NOTICES
+from judgeloop.web.pages.code_run_views import code_run_context
 from judgeloop.web.pages.templating import render_page
 from judgeloop.web.pages.work_views import (
     ItemView,
@@ -125,7 +127,13 @@ def task_context(
         "flag_labels": FLAG_LABELS,
         "skip_reasons": SKIP_REASONS,
         "next_url": task.next_url,
-    }
+    } | code_run_context(
+        session,
+        project=task.project,
+        item=task.item,
+        questions=task.questions,
+        action=f"/work/assignments/{task.assignment.id}/code-runs",
+    )
 
 
 def render_task(
@@ -176,6 +184,7 @@ def show_task(request: Request, session: Session, task: Task, *, user: User) -> 
         message = ENDED.get(state, f"This task is {state}.")
         return render_ended(request, task, user=user, message=message)
     notice = "Thank you: the item is flagged." if request.query_params.get("flagged") else ""
+    notice = notice or CODE_RUN_NOTICES.get(request.query_params.get("code_run", ""), "")
     return render_task(request, session, task, user=user, notice=notice)
 
 

@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from judgeloop.errors import RowError
 from judgeloop.questions.base import QuestionSpec
+from judgeloop.services.code_run_jobs import candidate_code
 from judgeloop.store.models import Candidate, Item
 from judgeloop.web.forms import error_label, explanation_name, slot_name
 from judgeloop.web.pages.templating import TEMPLATES_DIR
@@ -34,7 +35,6 @@ WIDGET_SCRIPTS = {"ranking": "ranking", "spans": "spans", "claims": "claims", "t
 OWNER_TEXT_CACHE = 512
 """How many rendered owner texts (guidelines, question help) a process keeps."""
 
-_FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 _INDEX_WORD = re.compile(r"\b(claim|span) (\d+)\b")
 
 
@@ -70,9 +70,8 @@ class CandidateView:
         return f"Answer {self.letter}"
 
     def code(self) -> str:
-        """The code in the answer: its fenced blocks joined, or the whole text if none."""
-        blocks = [m.group(2) for m in _FENCE.finditer(self.text)]
-        return "\n".join(b.rstrip("\n") for b in blocks) if blocks else self.text
+        """The code in the answer, as the sandbox runs it: fenced blocks joined, or the text."""
+        return candidate_code(self.text).strip("\n")
 
 
 @dataclass(frozen=True)

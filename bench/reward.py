@@ -1,0 +1,234 @@
+"""The default CPU reward model on HH-RLHF (harmless) and best-of-2 on AlpacaEval.
+
+    .venv/bin/python bench/reward.py                 # everything: about 10-15 minutes
+    .venv/bin/python bench/reward.py --limit 300 --alpaca-limit 100 --variants frozen
+
+What it measures:
+
+- HH-RLHF harmless (../shared/data/hh-rlhf-harmless/dev.jsonl.gz, 1,500 pairs): the
+  prompt is the dialogue up to the last Assistant turn; pairs are split 80/20 by a hash
+  of the normalized prompt (`export.training.split_of`), so no test prompt is trained
+  on. For each variant (``frozen``: MiniLM features + linear Bradley-Terry head;
+  ``fine-tuned``: the top 2 MiniLM layers fine-tuned first) `train_reward_cpu` runs in
+  its own process: training time (encoding included), held-out pairwise accuracy,
+  calibration (ECE, Brier) and the process's peak RSS.
+- Best-of-2 on AlpacaEval: for each instruction in judge_annotations/, the reward model
+  (the variant with the better held-out accuracy) picks between text_davinci_003's
+  answer and the other model's; we count how often its pick is the one GPT-4 preferred
+  (draws left out), per model and overall. "longer" is the same count for always
+  picking the longer answer, a known strong baseline of LLM judges.
+
+Figures go to bench/.out/reward.json; the trained models to bench/.out/models/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from judgeloop.export.training import split_of
+from judgeloop.learn.data import PreferencePair, hh_pair
+
+DATA = next(
+    (p for p in (ROOT.parent / "shared" / "data", Path("/work/shared/data")) if p.is_dir()),
+    ROOT.parent / "shared" / "data",
+)
+OUT = ROOT / "bench" / ".out"
+HH = DATA / "hh-rlhf-harmless" / "dev.jsonl.gz"
+JUDGE = DATA / "alpaca_eval" / "judge_annotations"
+TEST_FRACTION = 0.2
+VARIANTS = ("frozen", "fine-tuned")
+
+
+def hh_pairs(limit: int | None) -> tuple[list[PreferencePair], list[PreferencePair]]:
+    with gzip.open(HH, "rt", encoding="utf-8") as fh:
+        pairs = [hh_pair(json.loads(line)) for line in fh]
+    pairs = pairs[:limit] if limit else pairs
+    train = [p for p in pairs if split_of(p.prompt, TEST_FRACTION) == "train"]
+    test = [p for p in pairs if split_of(p.prompt, TEST_FRACTION) == "test"]
+    return train, test
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_train(variant: str, limit: int | None) -> dict[str, Any]:
+    """Train one variant (in its own process, so its peak RSS is its own)."""
+    from judgeloop.learn.reward_cpu import RewardCpuConfig, train_reward_cpu
+
+    train, test = hh_pairs(limit)
+    config = RewardCpuConfig(fine_tune=variant == "fine-tuned", name=f"hh-{variant}")
+    started = time.perf_counter()
+    model = train_reward_cpu(train, eval_pairs=test, config=config, source=str(HH))
+    total = time.perf_counter() - started
+    model.save(OUT / "models" / variant)
+    metrics = model.manifest.metrics
+    return {
+        "variant": variant,
+        "train_pairs": len(train),
+        "test_pairs": len(test),
+        "train_seconds": metrics["train_seconds"],
+        "eval_seconds": round(total - metrics["train_seconds"], 1),
+        "peak_rss_mb": round(peak_rss_mb()),
+        "held_out": metrics["held_out"],
+        "validation": metrics["validation"],
+        "config": model.manifest.config,
+    }
+
+
+def judge_rows(limit: int | None) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(JUDGE.glob("*.json.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            rows = json.load(fh)
+        out[path.name.split(".alpaca_eval")[0]] = rows[:limit] if limit else rows
+    return out
+
+
+def child_best_of_2(variant: str, limit: int | None) -> dict[str, Any]:
+    """Best-of-2 between text_davinci_003 and each model; agreement with GPT-4."""
+    from judgeloop.learn.rerank import load_reward_model, rerank
+
+    model = load_reward_model(OUT / "models" / variant)
+    started = time.perf_counter()
+    per_model: dict[str, Any] = {}
+    for name, rows in judge_rows(limit).items():
+        decided = [r for r in rows if r.get("preference") in (1, 2, 1.0, 2.0)]
+        choices = rerank(
+            model,
+            [r["instruction"] for r in decided],
+            [[r["output_1"], r["output_2"]] for r in decided],
+        )
+        agree = sum(
+            c.index + 1 == int(r["preference"]) for c, r in zip(choices, decided, strict=True)
+        )
+        longer = sum(
+            (1 if len(r["output_1"]) >= len(r["output_2"]) else 2) == int(r["preference"])
+            for r in decided
+        )
+        per_model[name] = {
+            "decided": len(decided),
+            "draws_or_missing": len(rows) - len(decided),
+            "agreement": agree / len(decided),
+            "longer_agreement": longer / len(decided),
+            "judge_prefers_model": sum(int(r["preference"]) == 2 for r in decided) / len(decided),
+            "rm_prefers_model": sum(c.index == 1 for c in choices) / len(decided),
+        }
+    total = sum(m["decided"] for m in per_model.values())
+    overall = {
+        "decided": total,
+        "agreement": sum(m["agreement"] * m["decided"] for m in per_model.values()) / total,
+        "longer_agreement": sum(m["longer_agreement"] * m["decided"] for m in per_model.values())
+        / total,
+    }
+    return {
+        "variant": variant,
+        "per_model": per_model,
+        "overall": overall,
+        "seconds": round(time.perf_counter() - started, 1),
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
+
+
+def run_child(task: str, variant: str, args: argparse.Namespace) -> dict[str, Any]:
+    target = OUT / f"reward-{task}-{variant}.json"
+    command = [sys.executable, __file__, "--child", task, "--variant", variant]
+    for flag, value in (("--limit", args.limit), ("--alpaca-limit", args.alpaca_limit)):
+        if value:
+            command += [flag, str(value)]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+    result: dict[str, Any] = json.loads(target.read_text())
+    result["process_seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def print_tables(results: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title="Reward model on HH-RLHF harmless (held-out split by prompt)")
+    for column in ("variant", "train/test pairs", "held-out accuracy", "ECE", "Brier"):
+        table.add_column(column, justify="right")
+    table.add_column("train time", justify="right")
+    table.add_column("peak RSS", justify="right")
+    for r in results["variants"]:
+        h = r["held_out"]
+        table.add_row(
+            r["variant"],
+            f"{r['train_pairs']}/{r['test_pairs']}",
+            f"{h['accuracy']:.1%}",
+            f"{h['ece']:.3f}",
+            f"{h['brier']:.3f}",
+            f"{r['train_seconds']:.0f} s",
+            f"{r['peak_rss_mb']} MB",
+        )
+    console.print(table)
+    bon = results.get("best_of_2")
+    if not bon:
+        return
+    table = Table(title=f"Best-of-2 on AlpacaEval vs GPT-4 judge ({bon['variant']} model)")
+    for column in ("model vs text_davinci_003", "pairs", "RM agrees", "longer agrees"):
+        table.add_column(column, justify="right")
+    table.add_column("GPT-4 / RM prefer model", justify="right")
+    for name, m in bon["per_model"].items():
+        prefers = f"{m['judge_prefers_model']:.0%} / {m['rm_prefers_model']:.0%}"
+        table.add_row(
+            name,
+            str(m["decided"]),
+            f"{m['agreement']:.1%}",
+            f"{m['longer_agreement']:.1%}",
+            prefers,
+        )
+    o = bon["overall"]
+    table.add_row(
+        "overall", str(o["decided"]), f"{o['agreement']:.1%}", f"{o['longer_agreement']:.1%}", ""
+    )
+    console.print(table)
+    console.print(f"load average at the end: {results['load_average']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--limit", type=int, default=None, help="use the first N HH pairs")
+    parser.add_argument("--alpaca-limit", type=int, default=None, help="first N instructions")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--no-best-of-n", action="store_true")
+    parser.add_argument("--child", choices=["train", "best-of-2"], help=argparse.SUPPRESS)
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.child:
+        run = child_train(args.variant, args.limit) if args.child == "train" else None
+        run = run or child_best_of_2(args.variant, args.alpaca_limit)
+        (OUT / f"reward-{args.child}-{args.variant}.json").write_text(json.dumps(run, indent=2))
+        return
+    started = time.perf_counter()
+    variants = [run_child("train", v, args) for v in args.variants.split(",")]
+    results: dict[str, Any] = {"variants": variants}
+    if not args.no_best_of_n:
+        best = max(variants, key=lambda r: r["held_out"]["accuracy"])["variant"]
+        results["best_of_2"] = run_child("best-of-2", best, args)
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    results["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    results["cpu_count"] = os.cpu_count()
+    (OUT / "reward.json").write_text(json.dumps(results, indent=2))
+    print_tables(results)
+    print(f"total {results['total_seconds']:.0f} s; figures in {OUT / 'reward.json'}")
+
+
+if __name__ == "__main__":
+    main()
