@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/judgeloop --data-dir data/demo demo --serve
+	$(BIN)/judgeloop --data-dir data/demo demo --loop --serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -97,17 +97,34 @@ def judge_rows(limit: int | None) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+class Lookup:
+    """Scores computed once per unique (instruction, answer): text_davinci_003's answers
+    are in every judge file, so scoring per file would encode them four times."""
+
+    def __init__(self, model: Any, rows: list[dict[str, Any]]) -> None:
+        keys = sorted(
+            {(r["instruction"], r[side]) for r in rows for side in ("output_1", "output_2")}
+        )
+        scores = model.score([k[0] for k in keys], [k[1] for k in keys])
+        self.table = dict(zip(keys, (float(s) for s in scores), strict=True))
+
+    def score(self, prompts: list[str], answers: list[str]) -> list[float]:
+        return [self.table[(p, a)] for p, a in zip(prompts, answers, strict=True)]
+
+
 def child_best_of_2(variant: str, limit: int | None) -> dict[str, Any]:
     """Best-of-2 between text_davinci_003 and each model; agreement with GPT-4."""
     from judgeloop.learn.rerank import load_reward_model, rerank
 
     model = load_reward_model(OUT / "models" / variant)
     started = time.perf_counter()
+    judged = judge_rows(limit)
+    scorer = Lookup(model, [r for rows in judged.values() for r in rows])
     per_model: dict[str, Any] = {}
-    for name, rows in judge_rows(limit).items():
+    for name, rows in judged.items():
         decided = [r for r in rows if r.get("preference") in (1, 2, 1.0, 2.0)]
         choices = rerank(
-            model,
+            scorer,
             [r["instruction"] for r in decided],
             [[r["output_1"], r["output_2"]] for r in decided],
         )
@@ -161,7 +178,7 @@ def print_tables(results: dict[str, Any]) -> None:
 
     console = Console()
     table = Table(title="Reward model on HH-RLHF harmless (held-out split by prompt)")
-    for column in ("variant", "train/test pairs", "held-out accuracy", "ECE", "Brier"):
+    for column in ("variant", "train/test pairs", "held-out accuracy [95% CI]", "ECE", "Brier"):
         table.add_column(column, justify="right")
     table.add_column("train time", justify="right")
     table.add_column("peak RSS", justify="right")
@@ -170,7 +187,7 @@ def print_tables(results: dict[str, Any]) -> None:
         table.add_row(
             r["variant"],
             f"{r['train_pairs']}/{r['test_pairs']}",
-            f"{h['accuracy']:.1%}",
+            f"{h['accuracy']:.1%} [{h['accuracy_low']:.1%}, {h['accuracy_high']:.1%}]",
             f"{h['ece']:.3f}",
             f"{h['brier']:.3f}",
             f"{r['train_seconds']:.0f} s",

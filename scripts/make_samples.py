@@ -99,14 +99,22 @@ def _humaneval_row(row: dict[str, str]) -> dict[str, object]:
     }
 
 
-def hh_rlhf(n: int = 40) -> None:
-    """Dialogues whose last Assistant turn differs: chosen vs rejected, as conversations."""
+def hh_rlhf(n: int = 40, start: int = 0, name: str = "dialogues.jsonl") -> None:
+    """Dialogues whose last Assistant turn differs: chosen vs rejected, as conversations.
+
+    ``dialogues.jsonl`` (rows 0-39) is the demo's A/B project; ``history.jsonl`` (the
+    next 400 rows, disjoint) is the demo loop's historical judgments to train on.
+    """
     rows = _read_jsonl_gz(SHARED / "hh-rlhf-harmless" / "dev.jsonl.gz")
-    rng = random.Random(0)
+    rng = random.Random(start)
     out = []
-    for i, row in enumerate(rows[:n]):
+    for i, row in enumerate(rows[start:], start=start):
+        if len(out) == n:
+            break
         messages, chosen = _split_dialogue(row["chosen"])
         _, rejected = _split_dialogue(row["rejected"])
+        if not chosen.strip() or not rejected.strip():
+            continue  # an empty final turn leaves nothing to compare
         # Sides are shuffled so the human-preferred answer is not always A.
         flip = rng.random() < 0.5
         a, b = (rejected, chosen) if flip else (chosen, rejected)
@@ -119,7 +127,7 @@ def hh_rlhf(n: int = 40) -> None:
                 "human_preferred": "B" if flip else "A",
             }
         )
-    _write_jsonl(OUT / "hh_rlhf" / "dialogues.jsonl", out)
+    _write_jsonl(OUT / "hh_rlhf" / name, out)
     shutil.copy(SHARED / "hh-rlhf-harmless" / "LICENSE", OUT / "hh_rlhf" / "LICENSE")
 
 
@@ -140,3 +148,4 @@ if __name__ == "__main__":
     alpaca_pairs()
     humaneval()
     hh_rlhf()
+    hh_rlhf(n=400, start=40, name="history.jsonl")

@@ -43,7 +43,7 @@ def marker_pairs(n: int, seed: int) -> list[PreferencePair]:
 
 @pytest.fixture(scope="module")
 def split_pairs() -> tuple[list[PreferencePair], list[PreferencePair]]:
-    pairs = marker_pairs(90, 1)
+    pairs = marker_pairs(64, 1)
     train = [p for p in pairs if split_of(p.prompt, 0.25) == "train"]
     test = [p for p in pairs if split_of(p.prompt, 0.25) == "test"]
     assert train and test
@@ -53,7 +53,9 @@ def split_pairs() -> tuple[list[PreferencePair], list[PreferencePair]]:
 @pytest.fixture(scope="module")
 def frozen_model(split_pairs: tuple[list[PreferencePair], list[PreferencePair]]) -> CpuRewardModel:
     train, test = split_pairs
-    return train_reward_cpu(train, eval_pairs=test, config=RewardCpuConfig(epochs=40))
+    return train_reward_cpu(
+        train, eval_pairs=test, config=RewardCpuConfig(epochs=40, max_length=64)
+    )
 
 
 def test_frozen_model_learns_the_marker(
@@ -105,7 +107,7 @@ def test_best_of_n_keeps_the_marked_answer(frozen_model: CpuRewardModel) -> None
 
 
 def test_fine_tuned_model_trains_saves_and_loads(tmp_path: Path) -> None:
-    train = marker_pairs(24, 2)
+    train = marker_pairs(16, 2)
     stages: set[str] = set()
     config = RewardCpuConfig(
         fine_tune=True, fine_tune_epochs=1, fine_tune_batch_size=8, epochs=30, max_length=48
@@ -132,3 +134,24 @@ def test_too_few_pairs_and_bad_folders_are_refused(tmp_path: Path) -> None:
         load_reward_model(tmp_path)
     with pytest.raises(InvalidInput):
         next_version_dir(tmp_path, "../escape")
+
+
+def test_train_from_an_export_folder_saves_versions(tmp_path: Path) -> None:
+    from judgeloop.export.training import PreferenceRecord
+    from judgeloop.export.training_writers import write_training_dataset
+    from judgeloop.learn.runs import train_reward_from_dataset
+
+    records = [
+        PreferenceRecord(item_id=i, prompt=p.prompt, chosen=p.chosen, rejected=p.rejected)
+        for i, p in enumerate(marker_pairs(24, 4))
+    ]
+    folder = tmp_path / "export"
+    write_training_dataset(folder, records, kind="preference", format="parquet", test_fraction=0.3)
+    config = RewardCpuConfig(epochs=20, max_length=48, name="demo")
+    first = train_reward_from_dataset(folder, tmp_path / "models", config=config, source="sha")
+    assert first.version == 1 and first.path == tmp_path / "models" / "demo" / "v1"
+    assert first.manifest.version == 1 and first.manifest.data["source"] == "sha"
+    assert first.manifest.data["eval_pairs"] > 0 and "held_out" in first.manifest.metrics
+    assert first.manifest.created_at
+    second = train_reward_from_dataset(folder, tmp_path / "models", config=config)
+    assert second.version == 2

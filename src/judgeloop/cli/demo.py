@@ -224,6 +224,13 @@ def print_logins(settings: Settings) -> None:
 def demo_cli(
     ctx: typer.Context,
     serve: Annotated[bool, typer.Option(help="Serve the app after loading.")] = False,
+    loop: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the loop: past HH-RLHF votes -> a reward model (a minute or two "
+            "on the CPU) -> best-of-2 over AlpacaEval answers -> a blind round for people."
+        ),
+    ] = False,
 ) -> None:
     """Load sample projects from real public data, create demo accounts, optionally serve."""
     settings = state(ctx).settings()
@@ -236,6 +243,17 @@ def demo_cli(
         loaded = load_demo(settings, on_code_progress=show)
     for project in loaded:
         console.print(f"project [bold]{project.slug}[/bold]: {project.name}")
+    if loop:
+        from judgeloop.cli.demo_loop import run_loop
+
+        with Progress(*Progress.get_default_columns(), console=console, transient=True) as bar:
+            task = bar.add_task("training the reward model", total=None)
+
+            def stage(name: str, done: int, total: int) -> None:
+                bar.update(task, description=f"reward model: {name}", completed=done, total=total)
+
+            workers = [e for e, role, _, _ in DEMO_ACCOUNTS if role in ("worker", "reviewer")]
+            run_loop(settings, workers=workers, on_progress=stage)
     print_logins(settings)
     if serve:
         from judgeloop.cli.serve import run_server

@@ -26,6 +26,8 @@ class PairwiseMetrics:
         brier: Mean of (1 - p)², the Brier score of P(chosen wins).
         log_loss: Mean of -log p.
         mean_confidence: Mean of max(p, 1 - p) (compare with accuracy).
+        accuracy_low: Lower end of the 95% Wilson interval of the accuracy.
+        accuracy_high: Upper end of that interval.
     """
 
     n: int
@@ -34,10 +36,22 @@ class PairwiseMetrics:
     brier: float
     log_loss: float
     mean_confidence: float
+    accuracy_low: float = float("nan")
+    accuracy_high: float = float("nan")
 
     def as_dict(self) -> dict[str, Any]:
         """Return the metrics as a plain dict (for manifests and JSON)."""
         return asdict(self)
+
+
+def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Return the Wilson score interval of a proportion (95% by default)."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
 
 
 def sigmoid(x: FloatArray) -> FloatArray:
@@ -74,6 +88,7 @@ def pairwise_metrics(margins: FloatArray) -> PairwiseMetrics:
         return PairwiseMetrics(0, float("nan"), float("nan"), float("nan"), float("nan"), 0.0)
     p = sigmoid(d)
     accuracy = float(np.mean(np.where(d == 0, 0.5, (d > 0).astype(np.float64))))
+    low, high = wilson_interval(accuracy * d.size, int(d.size))
     return PairwiseMetrics(
         n=int(d.size),
         accuracy=accuracy,
@@ -81,6 +96,8 @@ def pairwise_metrics(margins: FloatArray) -> PairwiseMetrics:
         brier=float(np.mean((1.0 - p) ** 2)),
         log_loss=float(np.mean(np.logaddexp(0.0, -d))),
         mean_confidence=float(np.mean(np.maximum(p, 1.0 - p))),
+        accuracy_low=low,
+        accuracy_high=high,
     )
 
 

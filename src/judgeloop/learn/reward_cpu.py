@@ -72,7 +72,7 @@ class RewardCpuConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     weight_decay: float = 0.01
-    fine_tune_epochs: int = 3
+    fine_tune_epochs: int = 2
     fine_tune_layers: int = 2
     fine_tune_batch_size: int = 16
     encoder_learning_rate: float = 5e-5
@@ -292,6 +292,7 @@ def train_reward_cpu(
     if eval_pairs:
         reporter("evaluate")(0, len(eval_pairs))
         metrics["held_out"] = model.evaluate(eval_pairs).as_dict()
+        reporter("evaluate")(len(eval_pairs), len(eval_pairs))
     model.manifest = _manifest(config, pairs, (fit, val), eval_pairs, metrics, model, source)
     return model
 

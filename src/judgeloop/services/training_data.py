@@ -140,13 +140,21 @@ def _base(
     known = [reliability[v.worker_id] for v in votes if v.worker_id in reliability]
     return {
         "item_id": ev.item.id,
-        "prompt": ev.item.prompt,
+        "prompt": ev.item.prompt or _conversation_text(ev.item.messages),
         "messages": ev.item.messages,
         "worker_reliability": min(known) if known else None,
         "flagged": ev.flagged,
         "round": ev.round,
         "guideline_versions": tuple(sorted({v.guideline for v in votes})),
     }
+
+
+def _conversation_text(messages: Any) -> str:
+    """A conversation as text, for items that have messages and no prompt (the split key)."""
+    turns = messages if isinstance(messages, list) else []
+    return "\n\n".join(
+        f"{m.get('role', 'user')}: {m.get('content', '')}" for m in turns if isinstance(m, dict)
+    )
 
 
 def _winner(value: Any) -> str | None:
