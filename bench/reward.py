@@ -70,9 +70,9 @@ def child_train(variant: str, limit: int | None) -> dict[str, Any]:
 
     train, test = hh_pairs(limit)
     config = RewardCpuConfig(fine_tune=variant == "fine-tuned", name=f"hh-{variant}")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     model = train_reward_cpu(train, eval_pairs=test, config=config, source=str(HH))
-    total = time.perf_counter() - started
+    total, cpu = time.perf_counter() - started, time.process_time() - cpu
     model.save(OUT / "models" / variant)
     metrics = model.manifest.metrics
     return {
@@ -81,6 +81,7 @@ def child_train(variant: str, limit: int | None) -> dict[str, Any]:
         "test_pairs": len(test),
         "train_seconds": metrics["train_seconds"],
         "eval_seconds": round(total - metrics["train_seconds"], 1),
+        "cpu_seconds_train_and_eval": round(cpu, 1),
         "peak_rss_mb": round(peak_rss_mb()),
         "held_out": metrics["held_out"],
         "validation": metrics["validation"],
@@ -117,7 +118,7 @@ def child_best_of_2(variant: str, limit: int | None) -> dict[str, Any]:
     from judgeloop.learn.rerank import load_reward_model, rerank
 
     model = load_reward_model(OUT / "models" / variant)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     judged = judge_rows(limit)
     scorer = Lookup(model, [r for rows in judged.values() for r in rows])
     per_model: dict[str, Any] = {}
@@ -155,6 +156,7 @@ def child_best_of_2(variant: str, limit: int | None) -> dict[str, Any]:
         "per_model": per_model,
         "overall": overall,
         "seconds": round(time.perf_counter() - started, 1),
+        "cpu_seconds": round(time.process_time() - cpu, 1),
         "peak_rss_mb": round(peak_rss_mb()),
     }
 
@@ -176,21 +178,23 @@ def print_tables(results: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=120)
     table = Table(title="Reward model on HH-RLHF harmless (held-out split by prompt)")
     for column in ("variant", "train/test pairs", "held-out accuracy [95% CI]", "ECE", "Brier"):
         table.add_column(column, justify="right")
     table.add_column("train time", justify="right")
+    table.add_column("CPU time (train+eval)", justify="right")
     table.add_column("peak RSS", justify="right")
     for r in results["variants"]:
         h = r["held_out"]
         table.add_row(
             r["variant"],
             f"{r['train_pairs']}/{r['test_pairs']}",
-            f"{h['accuracy']:.1%} [{h['accuracy_low']:.1%}, {h['accuracy_high']:.1%}]",
+            f"{h['accuracy']:.1%}  [{h['accuracy_low']:.1%}, {h['accuracy_high']:.1%}]",
             f"{h['ece']:.3f}",
             f"{h['brier']:.3f}",
             f"{r['train_seconds']:.0f} s",
+            f"{r['cpu_seconds_train_and_eval']:.0f} s",
             f"{r['peak_rss_mb']} MB",
         )
     console.print(table)
@@ -215,7 +219,10 @@ def print_tables(results: dict[str, Any]) -> None:
         "overall", str(o["decided"]), f"{o['agreement']:.1%}", f"{o['longer_agreement']:.1%}", ""
     )
     console.print(table)
-    console.print(f"load average at the end: {results['load_average']}")
+    console.print(
+        f"best-of-2 scoring: {bon['seconds']:.0f} s ({bon['cpu_seconds']:.0f} s CPU); "
+        f"load average at the end: {results['load_average']} on {results['cpu_count']} CPUs"
+    )
 
 
 def main() -> None:

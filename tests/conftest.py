@@ -85,6 +85,34 @@ def pg_url(worker_id_str: str) -> Iterator[str]:
     _pg_database(worker_id_str, create=False)
 
 
+@pytest.fixture
+def committed_db_url(db_url: str, worker_id_str: str) -> Iterator[str]:
+    """A migrated database of this test's own, for tests whose data is committed.
+
+    SQLite: the test's fresh file. PostgreSQL: a database created and migrated for this
+    test and dropped after it, so committed rows never reach the shared test database
+    (whose other tests count rows inside their rolled-back transaction).
+    """
+    if not db_url.startswith("postgresql"):
+        yield db_url
+        return
+    url = _pg_database(f"{worker_id_str}_{uuid.uuid4().hex[:8]}")
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    _drop(url)
+
+
+def _drop(url: str) -> None:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_engine(pg_url: str) -> Iterator[Engine]:
     """One engine for the migrated PostgreSQL test database."""

@@ -108,7 +108,7 @@ def test_a_second_run_calls_nothing_again(session: Session, fake_server: FakeOpe
     again = generate_answers(session, project_id=project.id, models=[model], samples=3)
     assert (again.total, again.skipped, again.ok) == (5, 10, 5)
     assert fake_server.state.requests == 15
-    count = session.scalar(select(func.count()).select_from(Generation))
+    count = session.scalar(select(func.count()).where(Generation.project_id == project.id))
     assert count == 15
 
 
@@ -160,7 +160,7 @@ def test_failures_are_stored_and_the_run_goes_on(session: Session, fake_server: 
         session, project_id=project.id, models=[model], backend_factory=fast_backends
     )
     assert (retry.total, retry.skipped, retry.failed) == (3, 1, 3)
-    assert session.scalar(select(func.count()).select_from(Generation)) == 4
+    assert session.scalar(select(func.count()).where(Generation.project_id == project.id)) == 4
 
 
 def _settle(server: FakeOpenAI) -> None:
@@ -206,7 +206,10 @@ def test_a_cancelled_run_resumes_without_repeating_stored_calls(
         f"question number {i}" for i in range(n)
     }
     per_item = session.execute(
-        select(Candidate.item_id, func.count()).group_by(Candidate.item_id)
+        select(Candidate.item_id, func.count())
+        .join(Item, Item.id == Candidate.item_id)
+        .where(Item.project_id == project.id)
+        .group_by(Candidate.item_id)
     ).all()
     assert len(per_item) == n and all(count == 1 for _, count in per_item)
 
@@ -250,7 +253,7 @@ def test_a_batch_that_clashes_with_another_run_is_stored_call_by_call(
     (kept,) = _candidates(session, items[1].id)
     assert kept.text.startswith("answer-")  # the other run's answer, not "late ..."
     assert [c.text for c in _candidates(session, items[0].id)] == [f"late {items[0].id}"]
-    assert session.scalar(select(func.count()).select_from(Generation)) == 3
+    assert session.scalar(select(func.count()).where(Generation.project_id == project.id)) == 3
 
 
 def test_a_conversation_is_sent_as_its_messages(session: Session, fake_server: FakeOpenAI) -> None:

@@ -16,7 +16,7 @@ from judgeloop.services.judge import (
     position_pairs,
     prioritize_unsure_items,
 )
-from judgeloop.store.models import Candidate, Item, Judgment, Project
+from judgeloop.store.models import Candidate, Item, Judgment, Project, Submission
 from judgeloop.store.models.llm import JudgeAnswer
 from tests.factories import make_item, make_project
 from tests.llm.fake_judge import fake_judge, judge_prompt_of, shown_answers
@@ -82,8 +82,10 @@ def test_the_judge_sees_what_people_see_and_answers_in_the_schemas(
         good = _good_key(session, item)
         assert ratings == {good: 5, "AB".replace(good, ""): 1}
     # Judge answers are kept apart from people's judgments.
-    assert session.scalar(select(func.count()).select_from(Judgment)) == 0
-    assert session.scalar(select(func.count()).select_from(JudgeAnswer)) == 3
+    people = select(func.count()).select_from(Judgment).join(Submission)
+    assert session.scalar(people.where(Submission.project_id == project.id)) == 0
+    judged = select(func.count()).where(JudgeAnswer.project_id == project.id)
+    assert session.scalar(judged) == 3
 
 
 def test_a_swapped_run_shows_b_first_and_maps_answers_back(
@@ -179,7 +181,7 @@ def test_a_judge_that_never_answers_properly_is_recorded_as_unparseable(
     fake_server.state.responder = fake_judge()
     redo = judge_project(session, project_id=project.id, model=model, redo=True)
     assert redo.ok == 2
-    assert session.scalar(select(func.count()).select_from(JudgeAnswer)) == 2
+    assert session.scalar(select(func.count()).where(JudgeAnswer.project_id == project.id)) == 2
 
 
 def test_an_unreachable_judge_fails_without_crashing_and_is_retried_later(

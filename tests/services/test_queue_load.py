@@ -34,12 +34,12 @@ RATE = Decimal("0.40")
 
 
 @pytest.fixture
-def wide_engine(db_url: str) -> Iterator[Engine]:
+def wide_engine(committed_db_url: str) -> Iterator[Engine]:
     """An engine whose pool holds a connection for every thread (committed data)."""
     engine = (
-        make_engine(db_url, pool_size=THREADS + 2, max_overflow=0)
-        if db_url.startswith("postgresql")
-        else make_engine(db_url)
+        make_engine(committed_db_url, pool_size=THREADS + 2, max_overflow=0)
+        if committed_db_url.startswith("postgresql")
+        else make_engine(committed_db_url)
     )
     yield engine
     engine.dispose()

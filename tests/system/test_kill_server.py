@@ -85,9 +85,9 @@ class Server:
 
 
 @pytest.fixture
-def server(db_url: str, tmp_path: Path) -> Iterator[Server]:
-    """The server (not yet started) on the test database."""
-    srv = Server(db_url, tmp_path)
+def server(committed_db_url: str, tmp_path: Path) -> Iterator[Server]:
+    """The server (not yet started) on a database of this test's own."""
+    srv = Server(committed_db_url, tmp_path)
     yield srv
     srv.stop()
 
@@ -124,8 +124,10 @@ def _client_loop(base: str, token: str, slug: str, acked: list[str]) -> None:
             acked.append(body["submission_key"])
 
 
-def test_killing_the_server_loses_and_duplicates_nothing(db_url: str, server: Server) -> None:
-    engine = make_engine(db_url)
+def test_killing_the_server_loses_and_duplicates_nothing(
+    committed_db_url: str, server: Server
+) -> None:
+    engine = make_engine(committed_db_url)
     factory = make_sessionmaker(engine)
     with factory() as session:
         owner = make_user(session, role="owner")

@@ -109,7 +109,8 @@ def _check_open(
     if source == "import":
         return
     assert_round_open(session, item_id=item.id)
-    if project.require_explanation and not data.explanation.strip():
+    explained = data.explanation.strip() or any(a.explanation.strip() for a in data.answers)
+    if project.require_explanation and not explained:
         reason = "this project asks for an explanation of every judgment"
         raise InvalidInput("explanation required", [RowError(0, "explanation", reason)])
 
