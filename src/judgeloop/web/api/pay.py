@@ -111,13 +111,12 @@ def put_pay_terms(
     return PayTermsRead.model_validate(terms)
 
 
-@router.post("/projects/{ref}/bonuses", response_model=LedgerEntryRead, status_code=201)
-def post_bonus(
-    ref: str, data: OwnerEntryCreate, user: CurrentUser, session: DbSession
+def _owner_entry(
+    kind: str, ref: str, data: OwnerEntryCreate, user: CurrentUser, session: DbSession
 ) -> LedgerEntryRead:
-    """Pay a worker a bonus (approved at once); a repeated idempotency key adds nothing."""
     project = project_access(session, user=user, ref=ref, perm=Perm.UPDATE_PROJECT).project
-    entry = add_bonus(
+    add = add_bonus if kind == "bonus" else add_adjustment
+    entry = add(
         session,
         worker=get_worker(session, data.worker_id),
         project=project,
@@ -127,6 +126,14 @@ def post_bonus(
         idempotency_key=data.idempotency_key,
     )
     return LedgerEntryRead.model_validate(entry)
+
+
+@router.post("/projects/{ref}/bonuses", response_model=LedgerEntryRead, status_code=201)
+def post_bonus(
+    ref: str, data: OwnerEntryCreate, user: CurrentUser, session: DbSession
+) -> LedgerEntryRead:
+    """Pay a worker a bonus (approved at once); a repeated idempotency key adds nothing."""
+    return _owner_entry("bonus", ref, data, user, session)
 
 
 @router.post("/projects/{ref}/adjustments", response_model=LedgerEntryRead, status_code=201)
@@ -134,17 +141,7 @@ def post_adjustment(
     ref: str, data: OwnerEntryCreate, user: CurrentUser, session: DbSession
 ) -> LedgerEntryRead:
     """Correct a worker's approved earnings up or down, with a reason."""
-    project = project_access(session, user=user, ref=ref, perm=Perm.UPDATE_PROJECT).project
-    entry = add_adjustment(
-        session,
-        worker=get_worker(session, data.worker_id),
-        project=project,
-        amount=data.amount,
-        reason=data.reason,
-        actor=user,
-        idempotency_key=data.idempotency_key,
-    )
-    return LedgerEntryRead.model_validate(entry)
+    return _owner_entry("adjustment", ref, data, user, session)
 
 
 @router.get("/projects/{ref}/dashboard", response_model=OwnerDashboardRead)
