@@ -7,6 +7,7 @@ import marshal
 import os
 import shutil
 import sys
+import threading
 from typing import Any
 
 from judgeloop.sandbox.guest_cases import plan_cases, serialize
@@ -142,6 +143,12 @@ def best_mode(python: str | None = None) -> ModeInfo:
     raise SandboxUnavailable(f"no sandbox mode can run here ({reasons})")
 
 
+# CPython 3.11's AST constructor keeps its recursion depth in shared state: two threads
+# building syntax trees at once can fail with "AST constructor recursion depth mismatch"
+# (seen in CI with two runs in parallel). Planning is fast, so it runs one at a time.
+_AST_LOCK = threading.Lock()
+
+
 def _plan(tests: str, interp: Interpreter) -> dict[str, Any] | None:
     """Split the tests into cases here, where ast is loaded already.
 
@@ -150,8 +157,9 @@ def _plan(tests: str, interp: Interpreter) -> dict[str, Any] | None:
     if tuple(int(p) for p in interp.version.split(".")[:2]) != sys.version_info[:2]:
         return None
     try:
-        tree, cases, shape = plan_cases(tests)
-        plan = {"tree": serialize(tree), "cases": cases, "shape": shape}
+        with _AST_LOCK:
+            tree, cases, shape = plan_cases(tests)
+            plan = {"tree": serialize(tree), "cases": cases, "shape": shape}
         marshal.dumps(plan)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # the runner reports it, in the same words as any other load error
