@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from judgeloop.export.training import split_of
+from judgeloop.export.training import DEFAULT_SPLIT_SEED, split_of
 from judgeloop.learn.data import PreferencePair, hh_pair
 
 DATA = next(
@@ -51,12 +51,15 @@ TEST_FRACTION = 0.2
 VARIANTS = ("frozen", "fine-tuned")
 
 
+SPLIT_SEED = DEFAULT_SPLIT_SEED
+
+
 def hh_pairs(limit: int | None) -> tuple[list[PreferencePair], list[PreferencePair]]:
     with gzip.open(HH, "rt", encoding="utf-8") as fh:
         pairs = [hh_pair(json.loads(line)) for line in fh]
     pairs = pairs[:limit] if limit else pairs
-    train = [p for p in pairs if split_of(p.prompt, TEST_FRACTION) == "train"]
-    test = [p for p in pairs if split_of(p.prompt, TEST_FRACTION) == "test"]
+    train = [p for p in pairs if split_of(p.prompt, TEST_FRACTION, SPLIT_SEED) == "train"]
+    test = [p for p in pairs if split_of(p.prompt, TEST_FRACTION, SPLIT_SEED) == "test"]
     return train, test
 
 
@@ -164,7 +167,12 @@ def child_best_of_2(variant: str, limit: int | None) -> dict[str, Any]:
 def run_child(task: str, variant: str, args: argparse.Namespace) -> dict[str, Any]:
     target = OUT / f"reward-{task}-{variant}.json"
     command = [sys.executable, __file__, "--child", task, "--variant", variant]
-    for flag, value in (("--limit", args.limit), ("--alpaca-limit", args.alpaca_limit)):
+    flags = (
+        ("--limit", args.limit),
+        ("--alpaca-limit", args.alpaca_limit),
+        ("--split-seed", args.split_seed),
+    )
+    for flag, value in flags:
         if value:
             command += [flag, str(value)]
     started = time.perf_counter()
@@ -231,9 +239,12 @@ def main() -> None:
     parser.add_argument("--alpaca-limit", type=int, default=None, help="first N instructions")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--no-best-of-n", action="store_true")
+    parser.add_argument("--split-seed", default=DEFAULT_SPLIT_SEED, help="another 80/20 split")
     parser.add_argument("--child", choices=["train", "best-of-2"], help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global SPLIT_SEED
+    SPLIT_SEED = args.split_seed
     OUT.mkdir(parents=True, exist_ok=True)
     if args.child:
         run = child_train(args.variant, args.limit) if args.child == "train" else None
@@ -242,16 +253,19 @@ def main() -> None:
         return
     started = time.perf_counter()
     variants = [run_child("train", v, args) for v in args.variants.split(",")]
-    results: dict[str, Any] = {"variants": variants}
+    results: dict[str, Any] = {"variants": variants, "split_seed": args.split_seed}
     if not args.no_best_of_n:
         best = max(variants, key=lambda r: r["held_out"]["accuracy"])["variant"]
         results["best_of_2"] = run_child("best-of-2", best, args)
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     results["load_average"] = [round(x, 2) for x in os.getloadavg()]
     results["cpu_count"] = os.cpu_count()
-    (OUT / "reward.json").write_text(json.dumps(results, indent=2))
+    name = (
+        "reward.json" if args.split_seed == DEFAULT_SPLIT_SEED else f"reward-{args.split_seed}.json"
+    )
+    (OUT / name).write_text(json.dumps(results, indent=2))
     print_tables(results)
-    print(f"total {results['total_seconds']:.0f} s; figures in {OUT / 'reward.json'}")
+    print(f"total {results['total_seconds']:.0f} s; figures in {OUT / name}")
 
 
 if __name__ == "__main__":

@@ -184,12 +184,13 @@ class _ParquetSink:
         self.writer.close()
 
 
-def _rubric_dimensions(records: Sequence[TrainingRecord]) -> list[str]:
-    names: set[str] = set()
-    for record in records:
-        if isinstance(record, RubricRecord):
-            names.update(record.scores)
-    return sorted(names)
+def _rubric_dimensions(
+    records: Iterable[TrainingRecord],
+) -> tuple[list[TrainingRecord], list[str]]:
+    """Return the records (read into a list) and every rubric dimension they score."""
+    kept = list(records)
+    names = {name for r in kept if isinstance(r, RubricRecord) for name in r.scores}
+    return kept, sorted(names)
 
 
 def write_training_dataset(
@@ -232,8 +233,7 @@ def write_training_dataset(
     stats = FilterStats()
     kept: Iterable[TrainingRecord] = filter_records(records, filters, stats)
     if kind == "rubric" and dimensions is None:
-        kept = list(kept)
-        dimensions = _rubric_dimensions(kept)
+        kept, dimensions = _rubric_dimensions(kept)
     schema = arrow_training_schema(kind, conversational=conversational, dimensions=dimensions or ())
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".training-") as tmp_name:

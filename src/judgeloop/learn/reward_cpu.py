@@ -72,7 +72,7 @@ class RewardCpuConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     weight_decay: float = 0.01
-    fine_tune_epochs: int = 2
+    fine_tune_epochs: int = 3
     fine_tune_layers: int = 2
     fine_tune_batch_size: int = 16
     encoder_learning_rate: float = 5e-5
