@@ -123,16 +123,22 @@ def worker_dashboard(
             key=lambda pair: pair[0],
         ),
         entries=entries,
-        quality=worker_quality(session, worker=worker),
+        quality=worker_quality(session, worker=worker, names=names),
         feedback=_feedback(session, worker, names),
         qualifications=_qualifications(session, worker, now),
     )
 
 
-def worker_quality(session: Session, *, worker: User) -> list[ProjectQuality]:
-    """Count a worker's submissions, review verdicts and gold results per project."""
+def worker_quality(
+    session: Session, *, worker: User, names: dict[int, str] | None = None
+) -> list[ProjectQuality]:
+    """Count a worker's submissions, review verdicts and gold results per project.
+
+    `names` (project id -> name) saves reading them again when the caller has them.
+    """
     out: dict[int, ProjectQuality] = {}
-    names = dict(session.execute(select(Project.id, Project.name)).all())
+    if names is None:
+        names = dict(session.execute(select(Project.id, Project.name)).all())
 
     def of(project_id: int) -> ProjectQuality:
         return out.setdefault(project_id, ProjectQuality(project_id, names.get(project_id, "?")))

@@ -137,13 +137,12 @@ def _outcome(winner: Any, keys: dict[str, int], new_id: int) -> float | None:
     return 1.0 if keys[winner] == new_id else 0.0
 
 
-def _human_verdicts(
-    session: Session, item_ids: Sequence[int]
-) -> list[tuple[int, str, Any, str | None]]:
-    rows: list[tuple[int, str, Any, str | None]] = []
+def _human_preferences(session: Session, item_ids: Sequence[int]) -> list[tuple[int, Any]]:
+    """(item id, preference value) of every accepted (not rejected) human judgment."""
+    rows: list[tuple[int, Any]] = []
     for start in range(0, len(item_ids), 500):
         query = (
-            select(Submission.item_id, Judgment.kind, Judgment.value, Judgment.candidate_key)
+            select(Submission.item_id, Judgment.value)
             .join(Judgment, Judgment.submission_id == Submission.id)
             .where(
                 Submission.item_id.in_(item_ids[start : start + 500]),
@@ -151,8 +150,35 @@ def _human_verdicts(
                 Judgment.kind == "preference",
             )
         )
-        rows += [(i, k, v, c) for i, k, v, c in session.execute(query)]
+        rows += [(i, v) for i, v in session.execute(query)]
     return rows
+
+
+@dataclass
+class _RoundData:
+    """What one round's report and the leaderboard both read: items, sides, verdicts."""
+
+    item_ids: list[int]
+    source_of: dict[int, str]
+    keys: dict[int, dict[str, int]]
+    human: list[tuple[int, float]]
+
+
+def _round_data(session: Session, round_: Round) -> _RoundData:
+    links = list(
+        session.execute(
+            select(RoundItem.item_id, RoundItem.source).where(RoundItem.round_id == round_.id)
+        )
+    )
+    item_ids = [i for i, _ in links]
+    keys = _versions_by_key(session, item_ids)
+    new_id = round_.model_version_id or -1
+    human = [
+        (item_id, o)
+        for item_id, value in _human_preferences(session, item_ids)
+        if (o := _outcome(value, keys[item_id], new_id)) is not None
+    ]
+    return _RoundData(item_ids, dict(links), keys, human)
 
 
 def round_report(
@@ -167,22 +193,17 @@ def round_report(
             preferred (items with a clear human majority) is reported.
         seed: Seeds the bootstrap.
     """
-    links = list(
-        session.execute(
-            select(RoundItem.item_id, RoundItem.source).where(RoundItem.round_id == round_.id)
-        )
-    )
-    item_ids = [i for i, _ in links]
-    source_of = dict(links)
-    keys = _versions_by_key(session, item_ids)
+    return _report(session, round_, _round_data(session, round_), scorer, seed)
+
+
+def _report(
+    session: Session, round_: Round, data: _RoundData, scorer: Scorer | None, seed: int
+) -> RoundReport:
+    item_ids, keys, human = data.item_ids, data.keys, data.human
     new_id = round_.model_version_id or -1
-    human: list[tuple[int, float]] = []
-    for item_id, kind, value, _ in _human_verdicts(session, item_ids):
-        if kind == "preference" and (o := _outcome(value, keys[item_id], new_id)) is not None:
-            human.append((item_id, o))
     by_source: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for item_id, o in human:
-        by_source[source_of[item_id]].append((item_id, o))
+        by_source[data.source_of[item_id]].append((item_id, o))
     names = dict(session.execute(select(ModelVersion.id, ModelVersion.name)).all())
     report = RoundReport(
         round=round_.number,
@@ -313,29 +334,22 @@ def leaderboard(session: Session, *, project: Project, seed: int = 0) -> Leaderb
     rounds = list(
         session.scalars(select(Round).where(Round.project_id == project.id).order_by(Round.number))
     )
-    reports = [round_report(session, round_=r, seed=seed) for r in rounds]
+    reports: list[RoundReport] = []
     first: list[str] = []
     second: list[str] = []
     outcome: list[float] = []
     groups: list[int] = []
     names = dict(session.execute(select(ModelVersion.id, ModelVersion.name)).all())
     for r in rounds:
-        ids = [
-            i
-            for (i,) in session.execute(select(RoundItem.item_id).where(RoundItem.round_id == r.id))
-        ]
-        keys = _versions_by_key(session, ids)
-        for item_id, kind, value, _ in _human_verdicts(session, ids):
-            o = (
-                _outcome(value, keys[item_id], r.model_version_id or -1)
-                if kind == "preference"
-                else None
-            )
-            if o is not None and r.baseline_version_id is not None:
-                first.append(names[r.model_version_id or -1])
-                second.append(names[r.baseline_version_id])
-                outcome.append(o)
-                groups.append(item_id)
+        data = _round_data(session, r)
+        reports.append(_report(session, r, data, None, seed))
+        if r.baseline_version_id is None:
+            continue
+        for item_id, o in data.human:
+            first.append(names[r.model_version_id or -1])
+            second.append(names[r.baseline_version_id])
+            outcome.append(o)
+            groups.append(item_id)
     if not outcome:
         return Leaderboard([], [], [], [], reports)
     fit = bradley_terry(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from judgeloop.errors import Conflict, InvalidInput, NotFound, RowError
 from judgeloop.export.rows import CandidateDraft, ItemDraft, content_hash
 from judgeloop.services.pay_ledger import require_owner
+from judgeloop.services.round_report import round_report
 from judgeloop.store.base import utcnow
 from judgeloop.store.models import Candidate, Event, Item, ModelVersion, Project, User
 from judgeloop.store.models.rounds import Round, RoundItem
@@ -88,8 +89,6 @@ def freeze_round(session: Session, *, round_: Round, actor: User | None = None) 
         session.execute(
             update(Item).where(Item.id.in_(ids[start : start + 500])).values(is_open=False)
         )
-    from judgeloop.services.round_report import round_report  # report reads, this writes
-
     report = round_report(session, round_=round_)
     round_.state, round_.frozen_at = "frozen", utcnow()
     round_.summary = report.summary()

@@ -42,6 +42,7 @@ from judgeloop.store.models.rounds import Round, RoundItem
 GOOD_RATING = 0.75
 """A rating in the top quarter of its scale makes a desirable KTO example."""
 BAD_RATING = 0.25
+EVIDENCE_BATCH = 500
 
 
 @dataclass
@@ -84,35 +85,38 @@ def _evidence(
         )
     )
     names = dict(session.execute(select(ModelVersion.id, ModelVersion.name)).all())
-    items = select(Item).where(Item.project_id == project.id, Item.is_gold.is_(False))
-    for item in session.scalars(items.order_by(Item.id)).all():
-        if round_number is not None and rounds.get(item.id) != round_number:
-            continue
-        cands = session.scalars(select(Candidate).where(Candidate.item_id == item.id)).all()
-        ev = _ItemEvidence(
-            item=item,
-            texts={c.key: c.text for c in cands},
-            models={c.key: names.get(c.model_version_id or -1) for c in cands},
-            round=rounds.get(item.id),
-            flagged=item.id in flagged,
-        )
-        rows = session.execute(
-            select(Submission.worker_id, Submission.guideline_version, Judgment)
-            .join(Judgment, Judgment.submission_id == Submission.id)
-            .where(Submission.item_id == item.id, Submission.state != "rejected")
-        )
-        for worker_id, guideline, judgment in rows:
-            ev.votes[judgment.question_key].append(
-                _Vote(
-                    worker_id,
-                    guideline,
-                    judgment.value,
-                    judgment.candidate_key,
-                    judgment.explanation,
-                )
+    query = select(Item).where(Item.project_id == project.id, Item.is_gold.is_(False))
+    items = [
+        item
+        for item in session.scalars(query.order_by(Item.id))
+        if round_number is None or rounds.get(item.id) == round_number
+    ]
+    # Candidates and votes are read for a batch of items at a time, not per item.
+    for start in range(0, len(items), EVIDENCE_BATCH):
+        batch = {item.id: item for item in items[start : start + EVIDENCE_BATCH]}
+        evidence = {
+            item_id: _ItemEvidence(
+                item=item,
+                texts={},
+                models={},
+                round=rounds.get(item_id),
+                flagged=item_id in flagged,
             )
-        if ev.votes:
-            yield ev
+            for item_id, item in batch.items()
+        }
+        for cand in session.scalars(select(Candidate).where(Candidate.item_id.in_(batch))):
+            evidence[cand.item_id].texts[cand.key] = cand.text
+            evidence[cand.item_id].models[cand.key] = names.get(cand.model_version_id or -1)
+        rows = session.execute(
+            select(Submission.item_id, Submission.worker_id, Submission.guideline_version, Judgment)
+            .join(Judgment, Judgment.submission_id == Submission.id)
+            .where(Submission.item_id.in_(batch), Submission.state != "rejected")
+            .order_by(Judgment.id)
+        )
+        for item_id, worker_id, guideline, j in rows:
+            vote = _Vote(worker_id, guideline, j.value, j.candidate_key, j.explanation)
+            evidence[item_id].votes[j.question_key].append(vote)
+        yield from (ev for ev in evidence.values() if ev.votes)
 
 
 def _reliability(session: Session, project: Project) -> dict[int, float]:
