@@ -48,6 +48,14 @@ class Settings(BaseSettings):
         16 * 1024**2,
         description="Longest single line or record accepted in an imported file, in bytes.",
     )
+    max_concurrent_requests: int | None = Field(
+        None,
+        ge=1,
+        le=32,
+        description="Requests the server works on at once; more wait their turn, so load "
+        "never deadlocks the 40 worker threads. Default: 4 on SQLite (one writer at a "
+        "time anyway), 16 on PostgreSQL.",
+    )
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to a SQLite file inside the data folder."""

@@ -8,21 +8,13 @@ stored or paid twice, and workers holding a lease when the server died get it ba
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from judgeloop.services.accounts import create_api_token
@@ -31,65 +23,13 @@ from judgeloop.services.pay_reconcile import reconcile
 from judgeloop.store.engine import make_engine, make_sessionmaker
 from judgeloop.store.models import Assignment, LedgerEntry, Project, Submission
 from tests.factories import join, make_item, make_project, make_user
+from tests.system.live_server import Server
 
 WORKERS = 6
 ITEMS = 24
 REDUNDANCY = 2
 KILL_AFTER = 12  # acknowledged submissions before the kill
 RETRY_FOR_S = 90.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """`judgeloop serve` in a child process that can be killed and started again."""
-
-    def __init__(self, db_url: str, data_dir: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "JUDGELOOP_DATABASE_URL": db_url,
-            "JUDGELOOP_DATA_DIR": str(data_dir),
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = data_dir / "server.log"
-
-    def start(self) -> None:
-        cmd = [sys.executable, "-m", "judgeloop", "serve", "--port", str(self.port)]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=log)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()[-2000:]
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError("the server did not start")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-
-@pytest.fixture
-def server(committed_db_url: str, tmp_path: Path) -> Iterator[Server]:
-    """The server (not yet started) on a database of this test's own."""
-    srv = Server(committed_db_url, tmp_path)
-    yield srv
-    srv.stop()
 
 
 def _call(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:

@@ -41,6 +41,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for `url` with judgeloop's per-dialect settings."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        if "poolclass" not in kwargs and make_url(url).database not in (None, "", ":memory:"):
+            # One connection per admitted request (web.gate lets 16 in by default) and spare.
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 10)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)

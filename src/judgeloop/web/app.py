@@ -17,9 +17,12 @@ from judgeloop.config import Settings
 from judgeloop.store.engine import make_engine, make_sessionmaker
 from judgeloop.web.api import router as api_router
 from judgeloop.web.errors import install_error_handlers
+from judgeloop.web.gate import ConcurrencyGate
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).parent / "static"
+SQLITE_CONCURRENCY = 4
+SERVER_DB_CONCURRENCY = 16
 
 
 def create_app(settings: Settings, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
@@ -64,7 +67,19 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_pages(app)
+    # Added last, so it is the outermost layer: a waiting request has not started anything.
+    app.add_middleware(ConcurrencyGate, limit=_concurrency_limit(settings, session_factory))
     return app
+
+
+def _concurrency_limit(settings: Settings, session_factory: sessionmaker[Session]) -> int:
+    if settings.max_concurrent_requests is not None:
+        return settings.max_concurrent_requests
+    bind = session_factory.kw.get("bind")
+    dialect = bind.dialect.name if bind is not None else "sqlite"
+    # Measured with bench/queue.py on 2 cores: on SQLite, where writers queue for one lock,
+    # 4 in flight beat 8 and 16 in throughput and in p99 at K = 8 and K = 64.
+    return SQLITE_CONCURRENCY if dialect == "sqlite" else SERVER_DB_CONCURRENCY
 
 
 def healthz() -> dict[str, str]:
