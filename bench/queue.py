@@ -497,13 +497,14 @@ def _rss(proc: subprocess.Popen[bytes]) -> int:
         return 0
 
 
-def _start_judgeloop(url: str) -> tuple[subprocess.Popen[bytes], str]:
+def _start_judgeloop(url: str, server_workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     data_dir = OUT / "queue-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "JUDGELOOP_DATABASE_URL": url, "JUDGELOOP_DATA_DIR": str(data_dir)}
     log_path = OUT / "queue-server.log"
     cmd = [sys.executable, "-m", "judgeloop", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--workers", str(server_workers)]
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -553,12 +554,12 @@ def verify(url: str, project_id: int, acknowledged: int) -> dict[str, Any]:
 
 
 def run_judgeloop(
-    backend: str, pg_url: str, setup: Setup, n: int, k: int, seconds: float
+    backend: str, pg_url: str, setup: Setup, n: int, k: int, seconds: float, server_workers: int = 1
 ) -> dict[str, Any]:
     """One measured run on a fresh copy of the (backend, size) database, with K workers."""
     url = _copy_database(backend, setup.template, pg_url)
     console.print(f"\\[{backend}] {n:,} items, K={k}: running {seconds:g} s...")
-    proc, base = _start_judgeloop(url)
+    proc, base = _start_judgeloop(url, server_workers)
     try:
         workers = [_judgeloop_worker(base, token, SLUG) for token in setup.tokens[:k]]
         stats, elapsed = _drive(workers, seconds)
@@ -570,6 +571,7 @@ def run_judgeloop(
         "backend": backend,
         "items": n,
         "workers": k,
+        "server_processes": server_workers,
         "setup_s": setup.seconds,
         "server_rss": rss,
         "load_avg_1m": load,
@@ -875,6 +877,12 @@ def main() -> None:
     parser.add_argument(
         "--backends", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
     )
+    parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=1,
+        help="Processes of `judgeloop serve --workers N` (default 1).",
+    )
     parser.add_argument("--pg-url", default=PG_URL, help="Database to drop and create again.")
     parser.add_argument("--label-studio", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument(
@@ -901,7 +909,9 @@ def main() -> None:
                 f"{setup.seconds:.1f} s (not measured)"
             )
             for k in args.workers:
-                result = run_judgeloop(backend, args.pg_url, setup, n, k, args.seconds)
+                result = run_judgeloop(
+                    backend, args.pg_url, setup, n, k, args.seconds, args.server_workers
+                )
                 results.append({**result, "done_before": int(n * args.done)})
             _drop(backend, setup.template)
     summary = report(results, args.seconds)

@@ -22,7 +22,8 @@ def _free_port() -> int:
 class Server:
     """`judgeloop serve` in a child process that can be killed and started again."""
 
-    def __init__(self, db_url: str, data_dir: Path) -> None:
+    def __init__(self, db_url: str, data_dir: Path, *args: str) -> None:
+        self.args = list(args)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -34,7 +35,7 @@ class Server:
         self.log = data_dir / "server.log"
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "judgeloop", "serve", "--port", str(self.port)]
+        cmd = [sys.executable, "-m", "judgeloop", "serve", "--port", str(self.port), *self.args]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -11,19 +12,45 @@ from judgeloop.cli.db import upgrade_database
 from judgeloop.config import Settings
 
 
-def run_server(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Bring the database up to date and serve the app until interrupted."""
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """Return the environment variables that rebuild `settings` in another process.
+
+    The secret key is resolved first, so that every worker process signs cookies with
+    the same key instead of racing to generate one.
+    """
+    values = settings.model_dump()
+    values["secret_key"] = settings.resolved_secret_key()
+    return {f"JUDGELOOP_{name.upper()}": str(v) for name, v in values.items() if v is not None}
+
+
+def run_server(
+    settings: Settings, host: str | None = None, port: int | None = None, workers: int = 1
+) -> None:
+    """Bring the database up to date and serve the app until interrupted.
+
+    With `workers` > 1, uvicorn runs that many processes on the same socket, each
+    building the app from the settings passed down in its environment.
+    """
     import uvicorn
 
     from judgeloop.web.app import create_app
 
     upgrade_database(settings)
+    options = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": "info",
+        "proxy_headers": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        return
+    os.environ.update(settings_environment(settings))
     uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="info",
-        proxy_headers=False,
+        "judgeloop.web.app:create_app_from_environment",
+        factory=True,
+        workers=workers,
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -31,6 +58,15 @@ def serve_cli(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes sharing the port (use about one per CPU core; each "
+            "admits JUDGELOOP_MAX_CONCURRENT_REQUESTS requests at once).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web app and the API (migrating the database first)."""
-    run_server(state(ctx).settings(), host, port)
+    run_server(state(ctx).settings(), host, port, workers)

@@ -72,6 +72,11 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
     return app
 
 
+def create_app_from_environment() -> FastAPI:
+    """Build the app from ``JUDGELOOP_*`` variables (each process of ``serve --workers N``)."""
+    return create_app(Settings())
+
+
 def _concurrency_limit(settings: Settings, session_factory: sessionmaker[Session]) -> int:
     if settings.max_concurrent_requests is not None:
         return settings.max_concurrent_requests
