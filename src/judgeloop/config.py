@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     max_concurrent_requests: int | None = Field(
         None,
         ge=1,
-        le=32,
+        le=24,
         description="Requests the server works on at once; more wait their turn, so load "
         "never deadlocks the 40 worker threads. Default: 4 on SQLite (one writer at a "
         "time anyway), 16 on PostgreSQL.",

@@ -31,10 +31,12 @@ class Recorder:
         await send({"type": "http.response.body", "body": scope["path"].encode()})
 
 
-async def _fire(app: ConcurrencyGate, paths: list[str]) -> list[httpx.Response]:
+async def _fire(
+    app: ConcurrencyGate, paths: list[str], method: str = "GET"
+) -> list[httpx.Response]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        return await asyncio.gather(*(client.get(p) for p in paths))
+        return await asyncio.gather(*(client.request(method, p) for p in paths))
 
 
 def test_at_most_limit_requests_run_at_once_and_all_are_answered() -> None:
@@ -57,6 +59,21 @@ def test_the_gate_works_again_in_a_new_event_loop() -> None:
     for _ in range(2):  # each asyncio.run is a new loop, as each test client's is
         asyncio.run(_fire(gate, ["/x"] * 6))
     assert inner.most_inside == 2
+
+
+def test_requests_waiting_on_a_model_or_the_sandbox_have_a_lane_of_their_own() -> None:
+    inner = Recorder()
+    slow = ["/api/v1/projects/p/chat/turns", "/work/p/attack", "/api/v1/items/7/code-runs"]
+    gate = ConcurrencyGate(inner, limit=1, slow_limit=2)
+    asyncio.run(_fire(gate, slow * 4, method="POST"))
+    assert inner.most_inside == 2  # the slow lane's places, not the main one's
+    inner.most_inside = 0
+
+    async def both() -> None:
+        await asyncio.gather(_fire(gate, slow * 2, method="POST"), _fire(gate, ["/api/v1/me"] * 4))
+
+    asyncio.run(both())
+    assert inner.most_inside == 3  # 2 slow + 1 main: a slow model does not block the queue
 
 
 def test_a_limit_below_one_is_refused() -> None:

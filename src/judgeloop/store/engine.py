@@ -50,7 +50,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("max_overflow", 30)  # room for web.gate: 24 + 8 slow-lane places at most
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
