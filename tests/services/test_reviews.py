@@ -252,3 +252,16 @@ def test_pay_follows_the_verdict(session: Session) -> None:
         "approved": 0,
         "paid": 0,
     }
+
+
+def test_un_rejecting_respects_the_items_adaptive_target(session: Session) -> None:
+    # Adaptive redundancy raised this disputed item's target to 3 (project k = 1): taking
+    # the un-rejected submission back must leave it open for one more judgment.
+    _, item, _, reviewer, sub = _setup(session)
+    review_submission(
+        session, submission_id=sub.id, reviewer=reviewer, verdict="reject", feedback="x"
+    )
+    item.target_redundancy = 3
+    session.commit()
+    review_submission(session, submission_id=sub.id, reviewer=reviewer, verdict="accept")
+    assert _slots(session, item) == (1, True)

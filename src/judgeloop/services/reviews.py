@@ -94,11 +94,15 @@ def _reviewable(session: Session, submission_id: int, reviewer: User) -> tuple[S
 
 
 def _retake_slot(session: Session, *, item_id: int, redundancy: int) -> None:
-    """Count a no-longer-rejected submission again, even when the item has filled up."""
+    """Count a no-longer-rejected submission again, even when the item has filled up.
+
+    The item's own ``target_redundancy`` (adaptive redundancy) counts, as in `take_slot`.
+    """
+    wanted = func.coalesce(Item.target_redundancy, redundancy)
     session.execute(
         update(Item)
         .where(Item.id == item_id)
-        .values(slots_taken=Item.slots_taken + 1, is_open=Item.slots_taken + 1 < redundancy)
+        .values(slots_taken=Item.slots_taken + 1, is_open=Item.slots_taken + 1 < wanted)
         .execution_options(synchronize_session=False)
     )
 
