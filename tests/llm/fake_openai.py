@@ -28,15 +28,11 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 MARKER = re.compile(r"\[\[(429|500|badjson)(?:x(\d+))?(?::([\d.]+))?\]\]")
 SLOW = re.compile(r"\[\[slow:([\d.]+)\]\]")
@@ -121,61 +117,94 @@ def _completion(body: dict[str, Any], text: str) -> dict[str, Any]:
     }
 
 
-def make_app(state: ServerState) -> Starlette:
-    """The Starlette app: /v1/chat/completions, /v1/models and /stats."""
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+App = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
+JSON_HEADERS = [(b"content-type", b"application/json")]
 
-    async def chat(request: Request) -> Response:
-        body = await request.json()
-        prompt = last_user_text(body)
-        with state.lock:
-            state.requests += 1
-            state.prompts[prompt] += 1
-            if state.keep_bodies:
-                state.bodies.append(body)
-        delay = state.latency + sum(float(s) for s in SLOW.findall(prompt))
-        if delay:
-            await asyncio.sleep(delay)
-        failure = _fail_now(state, prompt)
-        status, response = 200, None
-        if failure is not None:
-            kind, _, after = failure
-            if kind == "429":
-                status = 429
-                response = JSONResponse(
-                    {"error": {"message": "rate limited", "type": "rate_limit"}},
-                    status_code=429,
-                    headers={"retry-after": f"{after:g}"},
-                )
-            elif kind in ("500", "400"):
-                status = int(kind)
-                response = JSONResponse(
-                    {"error": {"message": f"fake {kind}", "type": "server"}}, status_code=status
-                )
-            else:
-                response = Response('{"id": "broken", "choices": [', media_type="application/json")
-        if response is None:
-            text = state.responder(body) if state.responder else default_answer(body)
-            response = JSONResponse(_completion(body, text))
-        with state.lock:
-            state.statuses[status] += 1
-        return response
 
-    async def models(_request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+def _json(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
-    async def stats(_request: Request) -> Response:
-        with state.lock:
-            return JSONResponse(
-                {"requests": state.requests, "statuses": dict(state.statuses)},
-            )
 
-    return Starlette(
-        routes=[
-            Route("/v1/chat/completions", chat, methods=["POST"]),
-            Route("/v1/models", models),
-            Route("/stats", stats),
-        ]
-    )
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    head = [*JSON_HEADERS, (b"content-length", b"%d" % len(body)), *(headers or [])]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _chat(state: ServerState, body: dict[str, Any], send: Send) -> None:
+    prompt = last_user_text(body)
+    with state.lock:
+        state.requests += 1
+        state.prompts[prompt] += 1
+        if state.keep_bodies:
+            state.bodies.append(body)
+    delay = state.latency + sum(float(s) for s in SLOW.findall(prompt))
+    if delay:
+        await asyncio.sleep(delay)
+    failure = _fail_now(state, prompt)
+    if failure is None:
+        text = state.responder(body) if state.responder else default_answer(body)
+        status, payload, headers = 200, _json(_completion(body, text)), None
+    elif failure[0] == "429":
+        error = {"error": {"message": "rate limited", "type": "rate_limit"}}
+        status, payload = 429, _json(error)
+        headers = [(b"retry-after", f"{failure[2]:g}".encode())]
+    elif failure[0] in ("500", "400"):
+        status, headers = int(failure[0]), None
+        payload = _json({"error": {"message": f"fake {failure[0]}", "type": "server"}})
+    else:
+        status, payload, headers = 200, b'{"id": "broken", "choices": [', None
+    with state.lock:
+        state.statuses[status] += 1
+    await _respond(send, status, payload, headers)
+
+
+def make_app(state: ServerState) -> App:
+    """The ASGI app: POST /v1/chat/completions, GET /v1/models and GET /stats.
+
+    A plain ASGI callable, no framework: the server stands in for a remote one, and on
+    the benchmark's 2 cores its CPU per request (Starlette's routing and middleware
+    cost ~20 to 40% more) is taken from the client under test.
+    """
+
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # lifespan is off; nothing else is served
+        path, method = scope["path"], scope["method"]
+        routes = {"/v1/chat/completions": "POST", "/v1/models": "GET", "/stats": "GET"}
+        if path not in routes:
+            await _respond(send, 404, _json({"detail": "Not Found"}))
+        elif method != routes[path] and not (method == "HEAD" and routes[path] == "GET"):
+            await _respond(send, 405, _json({"detail": "Method Not Allowed"}))
+        elif path == "/v1/chat/completions":
+            try:
+                body = json.loads(await _read_body(receive))
+            except ValueError:
+                await _respond(send, 400, _json({"error": {"message": "not JSON"}}))
+                return
+            await _chat(state, body if isinstance(body, dict) else {}, send)
+        elif path == "/v1/models":
+            models = {"object": "list", "data": [{"id": "fake", "object": "model"}]}
+            await _respond(send, 200, _json(models))
+        else:
+            with state.lock:
+                stats = {"requests": state.requests, "statuses": dict(state.statuses)}
+            await _respond(send, 200, _json(stats))
+
+    return app
 
 
 class FakeOpenAI:

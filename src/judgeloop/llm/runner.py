@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import queue
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Generic, TypeVar
@@ -75,6 +74,7 @@ class BackgroundRun(Generic[J, R]):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._ready = threading.Event()
+        self._finished = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._thread_main, name="judgeloop-llm", daemon=True)
 
@@ -105,6 +105,7 @@ class BackgroundRun(Generic[J, R]):
         finally:
             self._ready.set()
             loop.close()
+            self._finished.set()
             self._results.put(_DONE)
 
     def __enter__(self) -> BackgroundRun[J, R]:
@@ -136,8 +137,9 @@ class BackgroundRun(Generic[J, R]):
         A batch starts with the first result to arrive and takes whatever else has
         arrived `linger_s` later (up to `max_batch`): slow calls are stored one by one,
         fast ones a few dozen at a time, so storing needs at most ~1/linger_s commits a
-        second, and this thread wakes once per batch, not once per result. Ends when
-        every job is done; then raises the exception a job's work raised, if any.
+        second, and this thread wakes once per batch, not once per result. The wait ends
+        early when the last call is done, so the run's end is not held up by it. Ends
+        when every job is done; then raises the exception a job's work raised, if any.
         """
         finished = False
         while not finished:
@@ -146,7 +148,7 @@ class BackgroundRun(Generic[J, R]):
             except queue.Empty:
                 continue
             if item is not _DONE and linger_s > 0:
-                time.sleep(linger_s)
+                self._finished.wait(linger_s)  # a sleep that ends with the last call
             batch: list[tuple[J, R]] = []
             while True:
                 if item is _DONE:
