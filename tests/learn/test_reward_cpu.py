@@ -155,3 +155,48 @@ def test_train_from_an_export_folder_saves_versions(tmp_path: Path) -> None:
     assert first.manifest.created_at
     second = train_reward_from_dataset(folder, tmp_path / "models", config=config)
     assert second.version == 2
+
+
+def test_a_model_saved_before_layers_existed_still_loads(tmp_path: Path) -> None:
+    """Format 1 manifests have no ``layers``: the encoder's last layer only."""
+    import json
+
+    train = marker_pairs(24, 5)
+    model = train_reward_cpu(train, config=RewardCpuConfig(layers=(), max_length=48))
+    model.save(tmp_path / "old")
+    manifest = json.loads((tmp_path / "old" / "manifest.json").read_text())
+    for key in ("layers", "format"):
+        del manifest["extra"][key]
+    (tmp_path / "old" / "manifest.json").write_text(json.dumps(manifest))
+    loaded = CpuRewardModel.load(tmp_path / "old")
+    assert loaded.layers == () and loaded.head[1].in_features == 2 * 384
+    prompts = ["\n\nHuman: a question"] * 2
+    answers = [f"{MARKER} {SENTENCES[0]}", SENTENCES[0]]
+    np.testing.assert_allclose(
+        loaded.score(prompts, answers), model.score(prompts, answers), atol=1e-5
+    )
+
+
+def test_default_features_pool_several_layers(frozen_model: CpuRewardModel) -> None:
+    m = frozen_model.manifest
+    assert m.extra["layers"] == [2, 4, 6] and m.extra["format"] == 2
+    assert m.extra["features"] == ["answer", "turn_answer"]
+    assert m.extra["input_dim"] == 2 * 3 * 384 and m.metrics["l2"] > 0
+
+
+def test_linear_bt_picks_l2_by_folds_and_scores_out_of_fold() -> None:
+    from judgeloop.learn.linear_bt import choose_l2, fit_linear_bt
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=8)
+    diff = rng.normal(size=(200, 8))
+    diff[(diff @ truth) < 0] *= -1  # the chosen side always has the higher true reward
+    folds = np.arange(200) % 4
+    l2, oof = choose_l2(diff, folds, grid=(1e-3, 1.0))
+    assert l2 == 1e-3 and oof.shape == (200,) and np.mean(oof > 0) > 0.9
+    w = fit_linear_bt(diff, l2)
+    assert np.corrcoef(w, truth)[0, 1] > 0.9
+    only_fit = np.full(200, -1)
+    only_fit[:50] = 0
+    _, oof = choose_l2(diff, only_fit, grid=(1e-3,))
+    assert np.isnan(oof[50:]).all() and not np.isnan(oof[:50]).any()

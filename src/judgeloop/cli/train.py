@@ -95,7 +95,10 @@ def reward_cli(
     fine_tune: Annotated[
         bool, typer.Option(help="Fine-tune the encoder's top layers too.")
     ] = False,
-    epochs: Annotated[int, typer.Option(help="Head training epochs.")] = 60,
+    epochs: Annotated[
+        int,
+        typer.Option(help="Training epochs of the mlp head (the linear head is fitted exactly)."),
+    ] = 60,
     max_pairs: Annotated[int | None, typer.Option(help="Train on at most this many pairs.")] = None,
     test_fraction: Annotated[float, typer.Option(help="Share of prompts held out.")] = 0.2,
     min_agreement: Annotated[

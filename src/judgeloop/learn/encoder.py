@@ -83,8 +83,14 @@ class TextEncoder:
         """The embedding size."""
         return int(self.model.config.hidden_size)
 
-    def embed(self, texts: Sequence[str]) -> Any:
-        """Return a (len(texts), dim) tensor of embeddings for one batch (keeps gradients)."""
+    def embed(self, texts: Sequence[str], layers: Sequence[int] = ()) -> Any:
+        """Return a (len(texts), dim) tensor of embeddings for one batch (keeps gradients).
+
+        With `layers` (hidden-state indices: 0 is the token embeddings, 1 the first
+        layer's output, ...), each of those layers is mean-pooled and L2-normalized and
+        the results are concatenated: (len(texts), len(layers) * dim). Default: the
+        last layer only, the sentence embedding the model was trained to give.
+        """
         import torch
 
         batch = self.tokenizer(
@@ -94,10 +100,14 @@ class TextEncoder:
             max_length=self.max_length,
             return_tensors="pt",
         )
-        hidden = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, dim=-1)
+        out = self.model(**batch, output_hidden_states=bool(layers))
+        states = [out.hidden_states[i] for i in layers] if layers else [out.last_hidden_state]
+        mask = batch["attention_mask"].unsqueeze(-1).to(states[0].dtype)
+        pooled = [
+            torch.nn.functional.normalize((h * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
+            for h in states
+        ]
+        return pooled[0] if len(pooled) == 1 else torch.cat(pooled, dim=-1)
 
     def encode(
         self,
@@ -105,23 +115,25 @@ class TextEncoder:
         *,
         batch_size: int = 64,
         on_batch: Callable[[int], None] | None = None,
+        layers: Sequence[int] = (),
     ) -> FloatArray:
         """Return embeddings of all `texts` as a float32 array, without gradients.
 
         Texts are batched by length (less padding, much faster on a CPU); `on_batch`
-        is called with the number of texts done after each batch.
+        is called with the number of texts done after each batch. `layers`: as in
+        `embed` (default: the last layer's sentence embedding).
         """
         import torch
 
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out = np.zeros((len(texts), self.dim * max(1, len(layers))), dtype=np.float32)
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.inference_mode():
                 for start in range(0, len(order), batch_size):
                     idx = order[start : start + batch_size]
-                    out[idx] = self.embed([texts[i] for i in idx]).float().numpy()
+                    out[idx] = self.embed([texts[i] for i in idx], layers).float().numpy()
                     if on_batch is not None:
                         on_batch(min(start + batch_size, len(order)))
         finally:

@@ -2,13 +2,20 @@
 
 `train_reward_cpu(pairs, config=RewardCpuConfig(...))` trains in minutes on a laptop:
 
-1. a validation split is set aside from the training pairs, by prompt;
-2. optionally (``fine_tune=True``) the encoder's top layers are fine-tuned with the
-   pairwise logistic loss ``-log sigmoid(r(chosen) - r(rejected))``; the layers below
-   are run once and cached, so each epoch costs a fraction of a full pass;
-3. every (prompt, answer) is embedded (`learn.reward_model.compute_features`) and the
-   head is trained with the same loss, keeping the epoch with the best validation loss;
-4. a temperature is fitted on the validation pairs, so P(chosen wins) is calibrated;
+1. optionally (``fine_tune=True``) the encoder's top layers are fine-tuned with the
+   pairwise logistic loss ``-log sigmoid(r(chosen) - r(rejected))`` on all but a
+   validation share of the training prompts; the layers below are run once and
+   cached, so each epoch costs a fraction of a full pass;
+2. every (prompt, answer) is embedded (`learn.reward_model.compute_features`: the
+   answer, and the last user turn with the answer, each pooled from several encoder
+   layers);
+3. the linear head is L2-regularized logistic regression on the chosen-minus-rejected
+   features (`learn.linear_bt`), its strength picked by cross-validation by prompt
+   over the training pairs (over the validation share when the encoder was
+   fine-tuned on the rest), then refitted on all of them (``head="mlp"``: an MLP
+   trained with AdamW, keeping the best validation epoch);
+4. a temperature is fitted on the out-of-fold (or validation) margins, so
+   P(chosen wins) is calibrated;
 5. held-out pairs (``eval_pairs``) give the accuracy and calibration in the manifest.
 
 `on_progress(stage, done, total)` reports each stage (``encode``, ``fine-tune``,
@@ -25,14 +32,23 @@ from typing import Any
 import numpy as np
 
 from judgeloop.errors import InvalidInput
-from judgeloop.export.training import split_of
+from judgeloop.export.training import prompt_bucket, split_of
 from judgeloop.learn.data import PreferencePair, data_hash
 from judgeloop.learn.encoder import TextEncoder, default_encoder_version, turn_answer_text
+from judgeloop.learn.linear_bt import DEFAULT_L2_GRID, choose_l2, fit_linear_bt
 from judgeloop.learn.manifest import ModelManifest
 from judgeloop.learn.metrics import fit_temperature, pairwise_metrics
-from judgeloop.learn.reward_model import FEATURES, KIND, CpuRewardModel, compute_features, make_head
+from judgeloop.learn.reward_model import (
+    DEFAULT_FEATURES,
+    DEFAULT_LAYERS,
+    KIND,
+    CpuRewardModel,
+    compute_features,
+    make_head,
+)
 
 Progress = Callable[[str, int, int], None]
+FORMAT = 2  # manifest ``extra.format``: 2 adds ``layers`` (absent: the last layer only)
 
 
 @dataclass(frozen=True)
@@ -41,22 +57,26 @@ class RewardCpuConfig:
 
     Attributes:
         fine_tune: Fine-tune the encoder's top layers before training the head.
-        features: Embeddings the head sees (`reward_model.FEATURES`); default: all of
-            them for a frozen encoder, ``("turn_answer",)`` when fine-tuning (then the
-            head trained along with the encoder is kept as it is).
+        features: Embeddings the head sees (`reward_model.FEATURES`); default
+            ``("answer", "turn_answer")``.
+        layers: Encoder layers mean-pooled into each embedding (hidden-state indices,
+            0: token embeddings; ``()``: the last layer only).
         head: ``linear`` (a Bradley-Terry linear model) or ``mlp``.
+        l2_grid: L2 strengths of the linear head tried by cross-validation.
+        cv_folds: Folds (by prompt) of that cross-validation over the training pairs.
         hidden: Hidden units of the MLP head.
-        dropout: Dropout on the head's input (and hidden layer).
-        epochs: Head training epochs (the best one on validation is kept).
-        batch_size: Pairs per head training step.
-        learning_rate: The head's AdamW learning rate.
-        weight_decay: The head's AdamW weight decay.
+        dropout: Dropout on the MLP head's input (and hidden layer).
+        epochs: MLP head training epochs (the best one on validation is kept).
+        batch_size: Pairs per MLP head training step.
+        learning_rate: The MLP head's AdamW learning rate.
+        weight_decay: The MLP head's AdamW weight decay.
         fine_tune_epochs: Encoder fine-tuning epochs.
         fine_tune_layers: How many top encoder layers to fine-tune (0: all, slow).
         fine_tune_batch_size: Pairs per fine-tuning step.
         encoder_learning_rate: The encoder's learning rate when fine-tuning.
         max_length: Tokens per text (longer texts are cut at the end).
-        validation_fraction: Share of training prompts kept for model selection.
+        validation_fraction: Share of training prompts kept out of fine-tuning (and
+            of the MLP head's training) for model selection.
         use_margin: Subtract each pair's margin inside the loss (as TRL does).
         seed: Seed for initialization, shuffling and the validation split.
         encode_batch_size: Texts per encoder batch.
@@ -65,7 +85,10 @@ class RewardCpuConfig:
 
     fine_tune: bool = False
     features: tuple[str, ...] | None = None
+    layers: tuple[int, ...] = DEFAULT_LAYERS
     head: str = "linear"
+    l2_grid: tuple[float, ...] = DEFAULT_L2_GRID
+    cv_folds: int = 4
     hidden: int = 256
     dropout: float = 0.0
     epochs: int = 60
@@ -84,10 +107,8 @@ class RewardCpuConfig:
     name: str = "reward"
 
     def resolved_features(self) -> tuple[str, ...]:
-        """Return the features the head sees (the default depends on `fine_tune`)."""
-        if self.features is not None:
-            return tuple(self.features)
-        return ("turn_answer",) if self.fine_tune else FEATURES
+        """Return the features the head sees."""
+        return DEFAULT_FEATURES if self.features is None else tuple(self.features)
 
 
 def _validation_split(
@@ -128,6 +149,7 @@ def _pair_features(
         answers,
         batch_size=config.encode_batch_size,
         on_batch=report,
+        layers=config.layers,
     )
     return x[: len(pairs)], x[len(pairs) :]
 
@@ -237,6 +259,53 @@ def _fixed(reporter: _Reporter, texts: Sequence[str]) -> Callable[[int], None]:
     return lambda done: report(done, len(texts))
 
 
+def _cv_folds(pairs: Sequence[PreferencePair], config: RewardCpuConfig, val: int) -> Any:
+    """Return each pair's cross-validation fold by prompt (-1 for the first `-val` pairs).
+
+    ``val == 0``: k folds over all pairs; ``val > 0``: only the last `val` pairs (the
+    validation share, after the pairs fine-tuned on) are scored, as one fold.
+    """
+    if val:
+        return np.array([-1] * (len(pairs) - val) + [0] * val, dtype=np.int64)
+    k = max(2, config.cv_folds)
+    seed = f"cv.{config.seed}"
+    return np.array([int(prompt_bucket(p.prompt, seed) * k) for p in pairs], dtype=np.int64)
+
+
+def _linear_head(
+    x: tuple[Any, Any, Any], folds: Any, config: RewardCpuConfig, report: Any
+) -> tuple[Any, Any, float]:
+    """Fit the linear Bradley-Terry head; return it, the out-of-fold margins, the L2."""
+    import torch
+
+    diff = (x[0] - x[1]).astype(np.float64)
+    margin = x[2].astype(np.float64) if config.use_margin else None
+    l2, oof = choose_l2(diff, folds, grid=config.l2_grid, margin=margin, on_step=report)
+    w = fit_linear_bt(diff, l2, margin)
+    head = make_head(diff.shape[1], "linear", 0, 0.0)
+    with torch.no_grad():
+        head[1].weight.copy_(torch.from_numpy(w).float()[None, :])
+        head[1].bias.zero_()
+    head.eval()
+    return head, oof[~np.isnan(oof)], l2
+
+
+def _encoded(
+    encoder: TextEncoder,
+    pairs: Sequence[PreferencePair],
+    config: RewardCpuConfig,
+    reporter: _Reporter,
+) -> tuple[Any, Any, Any]:
+    """Return the chosen and rejected feature matrices and the margins of `pairs`."""
+    xc, xr = _pair_features(encoder, pairs, config, reporter("encode"))
+    m = np.array([p.margin if config.use_margin else 0.0 for p in pairs], dtype=np.float32)
+    return xc, xr, m
+
+
+def _stack(a: tuple[Any, Any, Any], b: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
+    return np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]), np.concatenate([a[2], b[2]])
+
+
 def train_reward_cpu(
     pairs: Sequence[PreferencePair],
     *,
@@ -248,7 +317,8 @@ def train_reward_cpu(
     """Train the default CPU reward model on preference pairs.
 
     Args:
-        pairs: Training pairs (a validation share is set aside from them by prompt).
+        pairs: Training pairs (a validation share is set aside from them by prompt
+            when fine-tuning or training an MLP head).
         eval_pairs: Held-out pairs (e.g. the export's test split) for the manifest's
             accuracy and calibration; their prompts should not be in `pairs`.
         config: The training configuration (defaults: frozen MiniLM, linear head).
@@ -266,34 +336,44 @@ def train_reward_cpu(
     torch.manual_seed(config.seed)
     started = time.perf_counter()
     reporter = _Reporter(on_progress)
-    fit, val = _validation_split(pairs, config.validation_fraction, config.seed)
+    split: tuple[list[PreferencePair], list[PreferencePair]] = (list(pairs), [])
+    if config.fine_tune or config.head != "linear":
+        split = _validation_split(pairs, config.validation_fraction, config.seed)
     encoder = TextEncoder(max_length=config.max_length)
-    features = config.resolved_features()
-    tuned_head = _fine_tune(encoder, fit, config, reporter) if config.fine_tune else None
-
-    def encoded(ps: Sequence[PreferencePair]) -> tuple[Any, Any, Any]:
-        xc, xr = _pair_features(encoder, ps, config, reporter("encode"))
-        m = np.array([p.margin if config.use_margin else 0.0 for p in ps], dtype=np.float32)
-        return xc, xr, m
-
-    val_x = encoded(val) if val else None
-    if tuned_head is not None and features == ("turn_answer",) and config.head == "linear":
-        head, check = tuned_head, val_x or encoded(fit)
+    if config.fine_tune:
+        _fine_tune(encoder, split[0], config, reporter)
+    fit_x = _encoded(encoder, split[0], config, reporter)
+    val_x = _encoded(encoder, split[1], config, reporter) if split[1] else None
+    raw: Any = np.zeros(0)
+    l2: float | None = None
+    if config.head == "linear":
+        x = fit_x if val_x is None else _stack(fit_x, val_x)
+        folds = _cv_folds([*split[0], *split[1]], config, len(split[1]))
+        head, raw, l2 = _linear_head(x, folds, config, reporter("train head"))
     else:
-        fit_x = encoded(fit)
-        head, check = _fit_head(fit_x, val_x, config, reporter("train head")), val_x or fit_x
-    model = CpuRewardModel(encoder, head, features=features, fine_tuned=config.fine_tune)
-    raw = (model.score_features(check[0]) - model.score_features(check[1])).astype(np.float64)
-    model.temperature = fit_temperature(raw)
+        head = _fit_head(fit_x, val_x, config, reporter("train head"))
+    model = CpuRewardModel(
+        encoder,
+        head,
+        features=config.resolved_features(),
+        fine_tuned=config.fine_tune,
+        layers=config.layers,
+    )
+    if not len(raw):
+        check = val_x or fit_x
+        raw = model.score_features(check[0]) - model.score_features(check[1])
+    model.temperature = fit_temperature(np.asarray(raw, dtype=np.float64))
     metrics: dict[str, Any] = {
-        "validation": pairwise_metrics(raw / model.temperature).as_dict(),
+        "validation": pairwise_metrics(np.asarray(raw) / model.temperature).as_dict(),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
+    if l2 is not None:
+        metrics["l2"] = l2
     if eval_pairs:
         reporter("evaluate")(0, len(eval_pairs))
         metrics["held_out"] = model.evaluate(eval_pairs).as_dict()
         reporter("evaluate")(len(eval_pairs), len(eval_pairs))
-    model.manifest = _manifest(config, pairs, (fit, val), eval_pairs, metrics, model, source)
+    model.manifest = _manifest(config, pairs, split, eval_pairs, metrics, model, source)
     return model
 
 
@@ -324,6 +404,8 @@ def _manifest(
             "encoder": default_encoder_version(),
             "fine_tuned": config.fine_tune,
             "features": list(model.features),
+            "layers": list(model.layers),
+            "format": FORMAT,
             "input_dim": _input_dim(model.head),
             "temperature": model.temperature,
         },

@@ -4,11 +4,16 @@
 one answer beats another is ``sigmoid((reward_a - reward_b) / temperature)`` (the
 Bradley-Terry model, with a temperature fitted on validation pairs for calibration).
 
-Features (each an L2-normalized sentence embedding, concatenated):
+Features (embeddings, concatenated):
 
 - ``answer``: the answer alone;
 - ``turn_answer``: ``Human: <last user turn>``, a new line, ``Assistant: <answer>``;
 - ``interaction``: the answer's embedding times the last user turn's, elementwise.
+
+Each embedding is the mean-pooled, L2-normalized output of some encoder layers
+(``layers``, hidden-state indices; default ``DEFAULT_LAYERS``: layers 2, 4 and 6 of
+MiniLM's 6), concatenated. Models saved before ``layers`` existed used the last layer
+only, their manifests have no ``layers`` and load as ``()`` (the last layer).
 
 A saved model is a folder: ``manifest.json`` (kind ``judgeloop.reward_cpu.v1``),
 ``head.safetensors``, and ``encoder/`` when the encoder was fine-tuned (otherwise the
@@ -32,6 +37,8 @@ from judgeloop.learn.metrics import PairwiseMetrics, pairwise_metrics, sigmoid
 
 KIND = "judgeloop.reward_cpu.v1"
 FEATURES = ("answer", "turn_answer", "interaction")
+DEFAULT_FEATURES = ("answer", "turn_answer")
+DEFAULT_LAYERS = (2, 4, 6)
 FloatArray = npt.NDArray[np.float32]
 
 
@@ -62,10 +69,12 @@ def compute_features(
     *,
     batch_size: int = 64,
     on_batch: Callable[[int, int], None] | None = None,
+    layers: Sequence[int] = (),
 ) -> FloatArray:
     """Return the (n, d) feature matrix of (prompt, answer) pairs; each text encoded once.
 
-    `on_batch(done, total)` counts unique texts encoded so far.
+    `on_batch(done, total)` counts unique texts encoded so far; `layers` are the
+    encoder layers pooled into each embedding (``()``: the last one).
     """
     texts = feature_texts(features, prompts, answers)
     unique = sorted({t for column in texts.values() for t in column})
@@ -75,7 +84,7 @@ def compute_features(
         if on_batch is not None:
             on_batch(done, total)
 
-    vectors = encoder.encode(unique, batch_size=batch_size, on_batch=progress)
+    vectors = encoder.encode(unique, batch_size=batch_size, on_batch=progress, layers=layers)
     row = {t: i for i, t in enumerate(unique)}
     emb = {name: vectors[[row[t] for t in column]] for name, column in texts.items()}
     parts = []
@@ -113,11 +122,13 @@ class CpuRewardModel:
         temperature: float = 1.0,
         manifest: ModelManifest | None = None,
         fine_tuned: bool = False,
+        layers: Sequence[int] = (),
     ) -> None:
         """Wrap an encoder and a head (use `train_reward_cpu` or `load` to get one)."""
         self.encoder = encoder
         self.head = head
         self.features = tuple(features)
+        self.layers = tuple(int(i) for i in layers)
         self.temperature = float(temperature)
         self.manifest = manifest or ModelManifest(kind=KIND)
         self.fine_tuned = fine_tuned
@@ -139,7 +150,9 @@ class CpuRewardModel:
             raise ValueError("score() needs one prompt per answer")
         if not answers:
             return np.zeros(0, dtype=np.float32)
-        x = compute_features(self.encoder, self.features, prompts, answers, batch_size=batch_size)
+        x = compute_features(
+            self.encoder, self.features, prompts, answers, batch_size=batch_size, layers=self.layers
+        )
         return self.score_features(x)
 
     def margins(self, pairs: Sequence[PreferencePair]) -> FloatArray:
@@ -194,4 +207,5 @@ class CpuRewardModel:
             temperature=float(extra.get("temperature", 1.0)),
             manifest=manifest,
             fine_tuned=fine_tuned,
+            layers=tuple(extra.get("layers") or ()),
         )
