@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import httpx
 import psutil
+import pytest
+import uvicorn.supervisors
 
+from judgeloop.cli import serve
 from judgeloop.cli.serve import settings_environment
 from judgeloop.config import Settings
 from judgeloop.store.engine import make_engine, make_sessionmaker
@@ -45,3 +49,22 @@ def test_worker_processes_get_the_settings_and_one_secret_key(tmp_path: Path) ->
     rebuilt = Settings(**{k.removeprefix("JUDGELOOP_").lower(): v for k, v in env.items()})
     assert rebuilt.resolved_database_url() == settings.resolved_database_url()
     assert rebuilt.resolved_secret_key() == key
+
+
+def test_the_shared_socket_turns_nagle_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without TCP_NODELAY each response of a multi-process server waited ~40 ms for the
+    # client's delayed ACK; accepted connections inherit the listening socket's option.
+    seen: list[int] = []
+
+    class Supervisor:
+        def __init__(self, config: object, sockets: list[socket.socket]) -> None:
+            self.sockets = sockets
+
+        def run(self) -> None:
+            for sock in self.sockets:
+                seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                sock.close()
+
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Supervisor)
+    serve._serve_processes(2, {"host": "127.0.0.1", "port": 0, "log_level": "warning"})
+    assert seen and all(seen)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,22 +36,39 @@ def run_server(
     from judgeloop.web.app import create_app
 
     upgrade_database(settings)
-    options = {
+    options: dict[str, Any] = {
         "host": host or settings.host,
         "port": port or settings.port,
         "log_level": "info",
         "proxy_headers": False,
     }
     if workers == 1:
-        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings), **options)
         return
     os.environ.update(settings_environment(settings))
-    uvicorn.run(
-        "judgeloop.web.app:create_app_from_environment",
-        factory=True,
-        workers=workers,
-        **options,  # type: ignore[arg-type]
+    _serve_processes(workers, options)
+
+
+def _serve_processes(workers: int, options: dict[str, Any]) -> None:
+    """What ``uvicorn.run(..., workers=N)`` does, with TCP_NODELAY on the shared socket.
+
+    uvicorn binds the socket with ``proto=0``, so asyncio and uvloop do not recognise the
+    accepted connections as TCP and leave Nagle's algorithm on: every response then
+    waited for the client's delayed ACK (measured: /healthz 44 ms instead of 1.7 ms).
+    Linux hands the listening socket's TCP_NODELAY down to each accepted connection.
+    """
+    import socket
+
+    from uvicorn import Config
+    from uvicorn.supervisors import Multiprocess
+
+    config = Config(
+        "judgeloop.web.app:create_app_from_environment", factory=True, workers=workers, **options
     )
+    sock = config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def serve_cli(
