@@ -340,6 +340,6 @@ def test_pay_forms_need_the_csrf_token(app: FastAPI, session: Session) -> None:
         assert browser.post(f"{url}/{path}", data=data).status_code == 403, path
         forged = {**data, "csrf_token": "forged"}
         assert browser.post(f"{url}/{path}", data=forged).status_code == 403, path
-    count = session.scalar(select(func.count()).select_from(LedgerEntry))
+    count = session.scalar(select(func.count()).where(LedgerEntry.project_id == project.id))
     assert count == 0
     assert _rate(session, project) == Decimal("0.25")

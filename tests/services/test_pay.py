@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,7 +31,7 @@ from judgeloop.services.queue import lease_next_assignment
 from judgeloop.services.reviews import review_submission
 from judgeloop.services.submissions import submit_judgment
 from judgeloop.store.base import utcnow
-from judgeloop.store.engine import make_sessionmaker
+from judgeloop.store.engine import make_engine, make_sessionmaker
 from judgeloop.store.models import (
     Event,
     LedgerEntry,
@@ -416,9 +416,24 @@ def _pair(
         t.join()
 
 
-def test_concurrent_submits_and_retries_pay_each_submission_once(engine: Engine) -> None:
-    """Sixteen threads (eight workers, two threads each posting the same keys)."""
-    factory = make_sessionmaker(engine)
+def test_concurrent_submits_and_retries_pay_each_submission_once(committed_db_url: str) -> None:
+    """Sixteen threads (eight workers, two threads each posting the same keys).
+
+    The threads commit for real, so the test has a database of its own (committed rows
+    in the shared one broke other tests' counts).
+    """
+    engine = make_engine(committed_db_url, **_pool_for(committed_db_url, 18))
+    try:
+        _concurrent_submits(make_sessionmaker(engine))
+    finally:
+        engine.dispose()
+
+
+def _pool_for(url: str, size: int) -> dict[str, int]:
+    return {"pool_size": size, "max_overflow": 4} if url.startswith("postgresql") else {}
+
+
+def _concurrent_submits(factory: sessionmaker[Session]) -> None:
     with factory() as session:
         project, _ = _paid_project(session, rate="0.75")
         for i in range(8):

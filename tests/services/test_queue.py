@@ -7,8 +7,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from judgeloop.errors import Conflict, InvalidInput, LeaseExpired
 from judgeloop.schemas.projects import ProjectUpdate
@@ -17,7 +17,7 @@ from judgeloop.services.projects import update_project
 from judgeloop.services.queue import end_assignment, heartbeat, lease_next_assignment
 from judgeloop.services.submissions import submit_judgment
 from judgeloop.store.base import utcnow
-from judgeloop.store.engine import make_sessionmaker
+from judgeloop.store.engine import make_engine, make_sessionmaker
 from judgeloop.store.models import Assignment, Item, Project, Submission, User
 from tests.factories import join, make_item, make_project, make_user
 
@@ -120,9 +120,19 @@ def test_gold_items_are_served(session: Session) -> None:
     assert a is not None and a.item_id == gold.id
 
 
-def test_concurrent_workers_never_overfill(engine: Engine) -> None:
-    """Eight threads, each with its own connection, race for 10 items x 2 slots."""
-    factory = make_sessionmaker(engine)
+def test_concurrent_workers_never_overfill(committed_db_url: str) -> None:
+    """Eight threads, each with its own connection, race for 10 items x 2 slots.
+
+    The threads commit for real, so the test has a database of its own.
+    """
+    engine = make_engine(committed_db_url)
+    try:
+        _race(make_sessionmaker(engine))
+    finally:
+        engine.dispose()
+
+
+def _race(factory: sessionmaker[Session]) -> None:
     with factory() as session:
         project, _ = _setup(session, items=10, redundancy=2)
         workers = [join(session, project, make_user(session)) for _ in range(8)]
