@@ -148,4 +148,4 @@ if __name__ == "__main__":
     alpaca_pairs()
     humaneval()
     hh_rlhf()
-    hh_rlhf(n=400, start=40, name="history.jsonl")
+    hh_rlhf(n=1200, start=40, name="history.jsonl")

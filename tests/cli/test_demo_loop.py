@@ -29,7 +29,7 @@ def test_the_loop_runs_end_to_end_and_twice_adds_nothing(
     load_demo(settings)
     workers = [e for e, role, _, _ in DEMO_ACCOUNTS if role == "worker"]
     summary = run_loop(settings, pairs=80, workers=workers)
-    assert summary.history_judgments == 400 and summary.reward_model == "hh-rm@v1"
+    assert summary.history_judgments == 1200 and summary.reward_model == "hh-rm@v1"
     assert summary.accuracy is not None and 0 <= summary.accuracy <= 1
     assert sum(summary.picked_from.values()) == 60 and summary.round_items == 60
     assert (tmp_path / "reward_models" / "hh-rm" / "v1" / "manifest.json").exists()
@@ -55,4 +55,4 @@ def test_the_loop_runs_end_to_end_and_twice_adds_nothing(
         assert session.scalar(select(func.count()).select_from(RewardModel)) == 1
         history = session.scalar(select(Project.id).where(Project.slug == "hh-history"))
         judged = session.scalar(select(func.count()).where(Submission.project_id == history))
-        assert judged == 400
+        assert judged == 1200

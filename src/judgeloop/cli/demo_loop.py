@@ -1,6 +1,6 @@
 """`judgeloop demo --loop`: the whole loop on the CPU, from past human votes to a new round.
 
-1. 400 of Anthropic's HH-RLHF harmless comparisons go in as historical judgments (the
+1. 1,200 of Anthropic's HH-RLHF harmless comparisons go in as historical judgments (the
    original annotators' choice, imported through the single write path);
 2. the default CPU reward model is trained on them and registered (``hh-rm@v1``);
 3. it re-ranks two real AlpacaEval models' answers (alpaca-7b, llama-2-7b-chat-hf):
@@ -200,7 +200,7 @@ def _pool_and_round(
 def run_loop(
     settings: Settings,
     *,
-    pairs: int = 400,
+    pairs: int = 1200,
     workers: list[str] | None = None,
     on_progress: Progress | None = None,
 ) -> LoopSummary:
