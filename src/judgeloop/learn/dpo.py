@@ -97,18 +97,7 @@ def train_dpo(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     args = DPOConfig(
-        **common_args(
-            output_dir=config.output_dir,
-            epochs=config.epochs,
-            max_steps=config.max_steps,
-            batch_size=config.batch_size,
-            gradient_accumulation_steps=config.gradient_accumulation_steps,
-            learning_rate=config.learning_rate,
-            bf16=config.bf16,
-            seed=config.seed,
-            logging_steps=config.logging_steps,
-            gradient_checkpointing=config.gradient_checkpointing,
-        ),
+        **common_args(config),
         beta=config.beta,
         loss_type=[config.loss_type],
         max_length=config.max_length,

@@ -199,11 +199,11 @@ def _fine_tune(
     pairs: Sequence[PreferencePair],
     config: RewardCpuConfig,
     reporter: _Reporter,
-) -> Any:
+) -> None:
     """Fine-tune the encoder's top layers with a linear head on ``turn_answer`` texts.
 
-    Returns the head, as a `make_head` linear head (reused when the features are just
-    ``turn_answer``).
+    The head only steers the fine-tuning: the model's own head is fitted afterwards on
+    the tuned encoder's features.
     """
     import torch
 
@@ -250,8 +250,6 @@ def _fine_tune(
             step += 1
             report(step, total)
     encoder.model.eval()
-    head.eval()
-    return head
 
 
 def _fixed(reporter: _Reporter, texts: Sequence[str]) -> Callable[[int], None]:

@@ -181,18 +181,7 @@ def train_reward_trl(
         tokenizer.pad_token = tokenizer.eos_token
     train_ds = preference_dataset(rows, keep_margin=config.use_margin)
     args = RewardConfig(
-        **common_args(
-            output_dir=config.output_dir,
-            epochs=config.epochs,
-            max_steps=config.max_steps,
-            batch_size=config.batch_size,
-            gradient_accumulation_steps=config.gradient_accumulation_steps,
-            learning_rate=config.learning_rate,
-            bf16=config.bf16,
-            seed=config.seed,
-            logging_steps=config.logging_steps,
-            gradient_checkpointing=config.gradient_checkpointing,
-        ),
+        **common_args(config),
         max_length=config.max_length,
         center_rewards_coefficient=config.center_rewards_coefficient,
     )

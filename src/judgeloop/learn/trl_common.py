@@ -95,32 +95,27 @@ def progress_callback(on_progress: Progress | None, stage: str) -> list[Any]:
     return [ReportProgress()]
 
 
-def common_args(
-    *,
-    output_dir: str,
-    epochs: float,
-    max_steps: int,
-    batch_size: int,
-    gradient_accumulation_steps: int,
-    learning_rate: float,
-    bf16: bool | None,
-    seed: int,
-    logging_steps: int,
-    gradient_checkpointing: bool,
-) -> dict[str, Any]:
-    """Return the TrainingArguments both TRL configs take (no Hub, no checkpoints)."""
+def common_args(config: Any) -> dict[str, Any]:
+    """Return the TrainingArguments both TRL configs take (no Hub, no checkpoints).
+
+    Args:
+        config: A judgeloop TRL config dataclass (`RewardTrlConfig`, `DpoConfig`): both
+            have ``output_dir``, ``epochs``, ``max_steps``, ``batch_size``,
+            ``gradient_accumulation_steps``, ``learning_rate``, ``bf16``, ``seed``,
+            ``logging_steps`` and ``gradient_checkpointing``.
+    """
     return {
-        "output_dir": output_dir,
-        "num_train_epochs": epochs,
-        "max_steps": max_steps,
-        "per_device_train_batch_size": batch_size,
-        "per_device_eval_batch_size": batch_size,
-        "gradient_accumulation_steps": gradient_accumulation_steps,
-        "learning_rate": learning_rate,
-        "bf16": use_bf16(bf16),
-        "seed": seed,
-        "logging_steps": logging_steps,
-        "gradient_checkpointing": gradient_checkpointing,
+        "output_dir": config.output_dir,
+        "num_train_epochs": config.epochs,
+        "max_steps": config.max_steps,
+        "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.batch_size,
+        "gradient_accumulation_steps": config.gradient_accumulation_steps,
+        "learning_rate": config.learning_rate,
+        "bf16": use_bf16(config.bf16),
+        "seed": config.seed,
+        "logging_steps": config.logging_steps,
+        "gradient_checkpointing": config.gradient_checkpointing,
         "save_strategy": "no",
         "report_to": "none",
         "disable_tqdm": True,
