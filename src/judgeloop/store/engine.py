@@ -42,7 +42,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         if "poolclass" not in kwargs and make_url(url).database not in (None, "", ":memory:"):
-            # One connection per admitted request (web.gate lets 16 in by default) and spare.
+            # A connection per request web.gate admits (4 + 8 slow-lane places by default,
+            # at most 24 + 8) and spare.
             kwargs.setdefault("pool_size", 20)
             kwargs.setdefault("max_overflow", 10)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)

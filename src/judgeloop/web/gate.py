@@ -48,7 +48,7 @@ class ConcurrencyGate:
         self.limit = limit
         self.slow_limit = slow_limit
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lanes = (asyncio.Semaphore(limit), asyncio.Semaphore(slow_limit))
+        self._lanes: tuple[asyncio.Semaphore, asyncio.Semaphore]  # made per event loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the request once a place is free; static files and health checks skip the line."""
